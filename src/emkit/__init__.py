@@ -1,0 +1,23 @@
+"""emkit: latent-variable models fitted by the EM algorithm, with compiled kernels.
+
+The building blocks:
+
+- :class:`GaussianMixture` -- a scikit-learn-compatible Gaussian mixture;
+- :mod:`emkit.engine` -- the EM loop every model shares;
+- :mod:`emkit.datasets` -- bundled data sets.
+"""
+from . import datasets, engine
+from ._gaussian import max_threads
+from .engine import ConvergenceWarning, DegenerateFitError, LikelihoodDecreaseWarning
+from .mixture import GaussianMixture
+
+__version__ = "0.1.0"
+__all__ = [
+    "ConvergenceWarning",
+    "DegenerateFitError",
+    "GaussianMixture",
+    "LikelihoodDecreaseWarning",
+    "datasets",
+    "engine",
+    "max_threads",
+]

@@ -1,0 +1,17 @@
+"""Data sets shipped with emkit."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+_DATA = Path(__file__).parent / "data"
+
+
+def load_faithful() -> pd.DataFrame:
+    """Old Faithful geyser eruptions (R's ``datasets::faithful``), 272 rows.
+
+    Columns: ``eruptions`` (eruption time, minutes) and ``waiting`` (time to
+    the next eruption, minutes).
+    """
+    return pd.read_csv(_DATA / "faithful.csv")

@@ -1,0 +1,234 @@
+"""The Gaussian mixture as an EM model: E-step through the fused kernel,
+M-step from the kernel's sufficient statistics (no second pass over the data).
+
+Parameters follow scikit-learn's conventions (``covariance_type`` full, tied,
+diag or spherical; ``precisions_cholesky`` is the upper-triangular factor U
+with precision = U U'), so that the estimator class is a thin shell.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import linalg
+
+from . import _gaussian
+from .engine import DegenerateFitError
+
+COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+_LOG_2PI = np.log(2.0 * np.pi)
+_MOMENTS = {"full": "full", "tied": "pooled", "diag": "diag", "spherical": "diag"}
+
+
+@dataclass
+class GaussianParams:
+    """Mixture parameters in scikit-learn's layout for one covariance type."""
+
+    weights: np.ndarray
+    means: np.ndarray
+    covariances: np.ndarray
+    precisions_cholesky: np.ndarray
+    covariance_type: str
+
+    def vector(self) -> np.ndarray:
+        """All free parameters in one vector (for the parameter-change rule)."""
+        return np.concatenate([self.weights, self.means.ravel(), self.covariances.ravel()])
+
+    @property
+    def precisions(self) -> np.ndarray:
+        pc = self.precisions_cholesky
+        if self.covariance_type == "full":
+            return np.einsum("kij,klj->kil", pc, pc)
+        if self.covariance_type == "tied":
+            return pc @ pc.T
+        return pc**2
+
+
+@dataclass
+class GaussianStats:
+    """Weighted sufficient statistics about ``shift``: N_k, S1_k, S2 (layout by type)."""
+
+    N: np.ndarray
+    S1: np.ndarray
+    S2: np.ndarray
+    shift: np.ndarray
+
+
+@dataclass
+class GaussianData:
+    """Rows ready for the kernel: C-contiguous float64, weights, centring point."""
+
+    X: np.ndarray
+    w: np.ndarray
+    shift: np.ndarray
+
+    @property
+    def total_weight(self) -> float:
+        return float(self.w.sum())
+
+
+def prepare(X: np.ndarray, w: np.ndarray | None = None) -> GaussianData:
+    """Wrap validated data; the centring point is the weighted column mean."""
+    X = np.ascontiguousarray(X, dtype=np.float64)
+    w = np.ones(X.shape[0]) if w is None else np.ascontiguousarray(w, dtype=np.float64)
+    shift = np.ascontiguousarray(np.average(X, axis=0, weights=w))
+    return GaussianData(X, w, shift)
+
+
+def cholesky_precisions(covariances: np.ndarray, covariance_type: str) -> np.ndarray:
+    """Upper Cholesky factors of the precisions; DegenerateFitError names a singular component."""
+    if covariance_type in ("full", "tied"):
+        covs = covariances[None] if covariance_type == "tied" else covariances
+        d = covs.shape[-1]
+        out = np.empty_like(covs)
+        for k, cov in enumerate(covs):
+            try:
+                chol = linalg.cholesky(cov, lower=True)
+            except linalg.LinAlgError:
+                what = "the tied covariance" if covariance_type == "tied" else f"component {k}"
+                raise DegenerateFitError(
+                    f"{what} has a singular covariance matrix (it collapsed onto too few "
+                    "points); increase reg_covar, use fewer components or rescale the data"
+                ) from None
+            out[k] = linalg.solve_triangular(chol, np.eye(d), lower=True).T
+        return out[0] if covariance_type == "tied" else out
+    bad = np.flatnonzero(np.atleast_1d(covariances <= 0.0).reshape(covariances.shape[0], -1).any(1))
+    if bad.size or not np.all(np.isfinite(covariances)):
+        raise DegenerateFitError(
+            f"component(s) {bad.tolist()} have a zero or negative variance (collapsed); "
+            "increase reg_covar, use fewer components or rescale the data"
+        )
+    return 1.0 / np.sqrt(covariances)
+
+
+def make_params(weights, means, covariances, covariance_type) -> GaussianParams:
+    covariances = np.asarray(covariances, dtype=np.float64)
+    return GaussianParams(
+        np.asarray(weights, dtype=np.float64),
+        np.asarray(means, dtype=np.float64),
+        covariances,
+        cholesky_precisions(covariances, covariance_type),
+        covariance_type,
+    )
+
+
+def params_from_precisions(weights, means, precisions, covariance_type) -> GaussianParams:
+    """Parameters from user-supplied precisions, factored as scikit-learn does
+    (lower Cholesky factor of the precision: any P with P P' = precision serves)."""
+    precisions = np.asarray(precisions, dtype=np.float64)
+    if covariance_type == "full":
+        pc = np.array([linalg.cholesky(p, lower=True) for p in precisions])
+        cov = np.array([linalg.inv(p) for p in precisions])
+    elif covariance_type == "tied":
+        pc, cov = linalg.cholesky(precisions, lower=True), linalg.inv(precisions)
+    else:
+        pc, cov = np.sqrt(precisions), 1.0 / precisions
+    return GaussianParams(np.asarray(weights, dtype=np.float64),
+                          np.asarray(means, dtype=np.float64), cov, pc, covariance_type)
+
+
+class GaussianMixtureModel:
+    """E-step and M-step of a K-component Gaussian mixture for the EM engine."""
+
+    def __init__(self, n_components: int, covariance_type: str = "full",
+                 reg_covar: float = 1e-6, n_threads: int | None = None):
+        if covariance_type not in COVARIANCE_TYPES:
+            raise ValueError(
+                f"covariance_type must be one of {COVARIANCE_TYPES}, got {covariance_type!r}"
+            )
+        self.n_components = n_components
+        self.covariance_type = covariance_type
+        self.reg_covar = reg_covar
+        self.n_threads = n_threads or 0
+
+    # -- E-step -------------------------------------------------------------
+    def _kernel_args(self, params: GaussianParams, shift: np.ndarray):
+        ct = self.covariance_type
+        K, d = params.means.shape
+        pc = params.precisions_cholesky
+        centred = params.means - shift
+        if ct == "full":
+            P = pc.transpose(1, 0, 2).reshape(d, K * d)
+            mP = np.einsum("kj,kjl->kl", centred, pc)
+            logdet = np.log(np.diagonal(pc, axis1=1, axis2=2)).sum(1)
+            density = "full"
+        elif ct == "tied":
+            P, mP = pc, centred @ pc
+            logdet = np.full(K, np.log(np.diag(pc)).sum())
+            density = "tied"
+        elif ct == "diag":
+            P, mP, logdet, density = pc**2, centred, np.log(pc).sum(1), "diag"
+        else:
+            P = np.repeat((pc**2)[:, None], d, axis=1)
+            mP, logdet, density = centred, d * np.log(pc), "diag"
+        with np.errstate(divide="ignore"):
+            cst = np.log(params.weights) + logdet - 0.5 * d * _LOG_2PI
+        c = np.ascontiguousarray
+        return density, c(P), c(mP), c(cst)
+
+    def estep(self, data: GaussianData, params: GaussianParams, *, stats: bool = True,
+              resp: np.ndarray | None = None, logprob: np.ndarray | None = None):
+        """Return (GaussianStats or None, weighted log-likelihood).
+
+        ``resp`` (n, K) and ``logprob`` (n,) are filled in when given.
+        """
+        K, d = params.means.shape
+        density, P, mP, cst = self._kernel_args(params, data.shift)
+        moments = _MOMENTS[self.covariance_type] if stats else "none"
+        N, S1 = np.empty(K), np.empty((K, d))
+        S2 = {"full": np.empty((K * d, d)), "pooled": np.empty((d, d)),
+              "diag": np.empty((K, d)), "none": np.empty((1, 1))}[moments]
+        ll = _gaussian.estep(data.X, data.w, data.shift, density, P, mP, cst, moments,
+                             N, S1, S2, resp, logprob, self.n_threads)
+        if not stats:
+            return None, ll
+        if moments == "full":
+            S2 = S2.reshape(K, d, d)
+        return GaussianStats(N, S1, S2, data.shift), ll
+
+    # -- M-step (scikit-learn's estimators, written on centred statistics) --
+    def mstep(self, stats: GaussianStats) -> GaussianParams:
+        ct, reg = self.covariance_type, self.reg_covar
+        N_raw = stats.N
+        nk = N_raw + 10 * np.finfo(float).eps
+        m = stats.S1 / nk[:, None]  # centred means
+        d = m.shape[1]
+        if ct == "full":
+            S1m = np.einsum("ki,kj->kij", stats.S1, m)
+            cov = (stats.S2 - S1m - S1m.transpose(0, 2, 1)
+                   + N_raw[:, None, None] * np.einsum("ki,kj->kij", m, m)) / nk[:, None, None]
+            cov = 0.5 * (cov + cov.transpose(0, 2, 1))
+            cov[:, np.arange(d), np.arange(d)] += reg
+        elif ct == "tied":
+            cov = (stats.S2 - (nk[:, None] * m).T @ m) / nk.sum()
+            cov = 0.5 * (cov + cov.T)
+            cov.flat[:: d + 1] += reg
+        else:
+            cov = (stats.S2 / nk[:, None] - 2.0 * m * (stats.S1 / nk[:, None]) + m**2) + reg
+            if ct == "spherical":
+                cov = cov.mean(1)
+        return make_params(nk / nk.sum(), m + stats.shift, cov, ct)
+
+    def n_parameters(self, d: int) -> int:
+        K, ct = self.n_components, self.covariance_type
+        cov = {"full": K * d * (d + 1) // 2, "tied": d * (d + 1) // 2,
+               "diag": K * d, "spherical": K}[ct]
+        return cov + K * d + K - 1
+
+    def param_vector(self, params: GaussianParams) -> np.ndarray:
+        return params.vector()
+
+
+def stats_from_resp(data: GaussianData, resp: np.ndarray, covariance_type: str) -> GaussianStats:
+    """Statistics for given responsibilities (for starting values only: the
+    kernel computes them during EM without forming an (n, K) weight matrix)."""
+    Xc = data.X - data.shift
+    R = resp * data.w[:, None]
+    N, S1 = R.sum(0), R.T @ Xc
+    if covariance_type == "full":
+        S2 = np.stack([(Xc * R[:, [k]]).T @ Xc for k in range(R.shape[1])])
+    elif covariance_type == "tied":
+        S2 = (Xc * data.w[:, None]).T @ Xc
+    else:
+        S2 = R.T @ (Xc * Xc)
+    return GaussianStats(N, S1, S2, data.shift)

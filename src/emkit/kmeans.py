@@ -1,0 +1,73 @@
+"""Weighted k-means (k-means++ seeding, Lloyd iterations) for starting values.
+
+Distances are computed in row chunks with one matrix product each, so memory
+stays O(chunk x K) whatever n is.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+_CHUNK = 16384
+
+
+def _sq_distances(X: np.ndarray, centers: np.ndarray):
+    """Yield (slice, squared distances of that row chunk to every centre)."""
+    cc = np.einsum("ij,ij->i", centers, centers)
+    for start in range(0, X.shape[0], _CHUNK):
+        block = X[start:start + _CHUNK]
+        d2 = np.einsum("ij,ij->i", block, block)[:, None] - 2.0 * block @ centers.T + cc
+        np.maximum(d2, 0.0, out=d2)
+        yield slice(start, start + block.shape[0]), d2
+
+
+def nearest(X: np.ndarray, centers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Index of and squared distance to the nearest centre, for every row."""
+    labels = np.empty(X.shape[0], dtype=np.intp)
+    dist = np.empty(X.shape[0])
+    for rows, d2 in _sq_distances(X, centers):
+        labels[rows] = d2.argmin(axis=1)
+        dist[rows] = d2[np.arange(d2.shape[0]), labels[rows]]
+    return labels, dist
+
+
+def kmeans_plusplus(X: np.ndarray, n_clusters: int, rng: np.random.Generator,
+                    w: np.ndarray | None = None) -> np.ndarray:
+    """Row indices of k-means++ seeds (D^2 sampling, weighted by ``w``)."""
+    n = X.shape[0]
+    w = np.ones(n) if w is None else w
+    first = rng.choice(n, p=w / w.sum())
+    seeds = [first]
+    closest = np.sum((X - X[first]) ** 2, axis=1)
+    for _ in range(1, n_clusters):
+        p = w * closest
+        total = p.sum()
+        nxt = rng.choice(n, p=p / total) if total > 0 else rng.choice(n, p=w / w.sum())
+        seeds.append(nxt)
+        np.minimum(closest, np.sum((X - X[nxt]) ** 2, axis=1), out=closest)
+    return np.asarray(seeds)
+
+
+def kmeans(X: np.ndarray, n_clusters: int, rng: np.random.Generator,
+           w: np.ndarray | None = None, max_iter: int = 300, tol: float = 1e-4):
+    """Lloyd's algorithm from k-means++ seeds. Returns (labels, centers)."""
+    w = np.ones(X.shape[0]) if w is None else w
+    centers = X[kmeans_plusplus(X, n_clusters, rng, w)].copy()
+    # sklearn's rule: stop when the centres move less than tol x mean variance
+    threshold = tol * np.mean(np.average((X - np.average(X, 0, w)) ** 2, axis=0, weights=w))
+    labels, dist = nearest(X, centers)
+    for _ in range(max_iter):
+        counts = np.bincount(labels, weights=w, minlength=n_clusters)
+        sums = np.column_stack([np.bincount(labels, weights=w * X[:, j], minlength=n_clusters)
+                                for j in range(X.shape[1])])
+        new = centers.copy()
+        filled = counts > 0
+        new[filled] = sums[filled] / counts[filled, None]
+        for k in np.flatnonzero(~filled):  # an empty cluster takes the farthest row
+            far = int(np.argmax(dist))
+            new[k], dist[far] = X[far], 0.0
+        shift = np.sum((new - centers) ** 2)
+        centers = new
+        labels, dist = nearest(X, centers)
+        if shift <= threshold:
+            break
+    return labels, centers
