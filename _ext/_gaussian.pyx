@@ -5,9 +5,11 @@ and weighted sufficient statistics in one pass over row blocks.
 Rows are split into a fixed set of chunks that depends only on the problem
 size; each chunk accumulates its own statistics, and the chunks are summed in
 order afterwards, so results are bit-identical for any number of threads.
-All data are centred on ``shift`` inside the block, so the second moments
-returned are about ``shift`` (the caller chooses it close to the data mean to
-avoid cancellation).
+Statistics come out of one matrix product per block: with T(x) = (1, x,
+vech(x x')) (or (1, x, x*x) for diagonal models), the block's contribution is
+R' T(X), R the weighted responsibilities.  Rows are centred on ``shift``
+first, so moments are about ``shift`` (chosen near the data mean, so that
+covariances do not suffer cancellation).
 """
 from cython.parallel cimport prange, parallel
 from libc.stdlib cimport malloc, calloc, free
@@ -71,17 +73,17 @@ cdef enum:
     DENS_FULL = 0   # one Cholesky factor of the precision per component
     DENS_TIED = 1   # one Cholesky factor shared by all components
     DENS_DIAG = 2   # a diagonal precision per component
-    # second-moment layouts
-    SM_FULL = 0     # S2[k] = sum_i w_i r_ik x_i x_i'      (K*d, d)
-    SM_POOLED = 1   # S2 = sum_i w_i x_i x_i'               (d, d)
-    SM_DIAG = 2     # S2[k, j] = sum_i w_i r_ik x_ij^2      (K, d)
-    SM_NONE = 3     # no statistics (scoring only)
-    BLOCK = 256     # rows per block: the block's temporaries stay in L2
+    # statistics T(x) accumulated per component
+    SM_FULL = 0     # (1, x, vech(x x')): 1 + d + d(d+1)/2 columns
+    SM_DIAG = 1     # (1, x, x * x):      1 + 2d columns
+    SM_NONE = 2     # none (scoring only)
+    MAX_BLOCK = 256        # rows per block at most
+    BLOCK_DOUBLES = 65536  # a block's largest buffer stays near 512 KB (L2)
     MAX_CHUNKS = 64
     CHUNK_BUDGET = 4194304  # doubles of per-chunk statistics in all (32 MB)
 
 DENSITY = {"full": DENS_FULL, "tied": DENS_TIED, "diag": DENS_DIAG}
-MOMENTS = {"full": SM_FULL, "pooled": SM_POOLED, "diag": SM_DIAG, "none": SM_NONE}
+MOMENTS = {"full": SM_FULL, "diag": SM_DIAG, "none": SM_NONE}
 
 
 cdef inline void gemm_rm(char ta, char tb, int m, int n, int k, double alpha,
@@ -92,17 +94,14 @@ cdef inline void gemm_rm(char ta, char tb, int m, int n, int k, double alpha,
           &beta, c, &ldc)
 
 
-def n_chunks(Py_ssize_t n, Py_ssize_t stat_size):
-    """Number of row chunks: a function of the problem size only, never of threads."""
-    cdef Py_ssize_t by_rows = (n + BLOCK - 1) // BLOCK
-    cdef Py_ssize_t by_memory = max(1, CHUNK_BUDGET // max(1, stat_size))
-    return max(1, min(by_rows, MAX_CHUNKS, by_memory))
+def n_statistics(Py_ssize_t d, str moments):
+    """Columns of T(x) for a moments layout."""
+    return {"full": 1 + d + d * (d + 1) // 2, "diag": 1 + 2 * d, "none": 0}[moments]
 
 
 def estep(const double[:, ::1] X, const double[::1] w, const double[::1] shift,
           str density, const double[:, ::1] P, const double[:, ::1] mP,
-          const double[::1] cst, str moments,
-          double[::1] N, double[:, ::1] S1, double[:, ::1] S2,
+          const double[::1] cst, str moments, double[:, ::1] S=None,
           double[:, ::1] resp=None, double[::1] logprob=None, int n_threads=0):
     """One fused E-step over all rows.
 
@@ -112,12 +111,13 @@ def estep(const double[:, ::1] X, const double[::1] w, const double[::1] shift,
     density : "full", "tied" or "diag".  Full: P is (d, K*d), the precision
         Cholesky factors U_k side by side, and mP[k] = (mu_k - shift) @ U_k.
         Tied: P is the shared (d, d) factor, mP as for full.  Diag: P is
-        (K, d), the precisions, and mP[k] = mu_k - shift.
-    cst : (K,) log pi_k + log det U_k - d/2 log(2 pi).
-    moments : "full", "pooled", "diag" or "none": which second moments to
-        accumulate into S2 (see module constants).
-    N, S1, S2 : outputs, overwritten: sum_i w_i r_ik, sum_i w_i r_ik (x_i -
-        shift), and the second moments of (x_i - shift).
+        (K, d), the square roots of the precisions, and mP[k] = P[k] * (mu_k -
+        shift).  With cst (K,) = log pi_k + log det U_k - d/2 log(2 pi), the
+        log-density is cst_k - |U_k'(x - shift) - mP[k]|^2 / 2.
+    moments : "full", "diag" or "none".
+    S : (K, n_statistics(d, moments)) output, overwritten with
+        sum_i w_i r_ik T(x_i - shift); vech runs over the upper triangle row
+        by row (numpy's triu_indices order).
     resp, logprob : optional per-row outputs (n, K) and (n,).
     n_threads : OpenMP threads; 0 for the OpenMP default.
 
@@ -127,15 +127,16 @@ def estep(const double[:, ::1] X, const double[::1] w, const double[::1] shift,
     """
     cdef Py_ssize_t n = X.shape[0], d = X.shape[1], K = cst.shape[0]
     cdef int dens = DENSITY[density], smode = MOMENTS[moments]
-    cdef Py_ssize_t nY = K * d if dens == DENS_FULL else d if dens == DENS_TIED else 0
-    cdef Py_ssize_t nZ = (K * d if smode == SM_FULL else d if smode != SM_NONE else 0)
-    cdef Py_ssize_t s2size = (K * d * d if smode == SM_FULL else
-                              d * d if smode == SM_POOLED else
-                              K * d if smode == SM_DIAG else 0)
-    _check_shapes(X, w, shift, dens, P, mP, K, smode, N, S1, S2, s2size, resp, logprob)
+    cdef Py_ssize_t m = n_statistics(d, moments)
+    cdef Py_ssize_t nY = d if dens == DENS_TIED else K * d
+    _check_shapes(X, w, shift, dens, P, mP, K, m, S, resp, logprob)
 
-    cdef Py_ssize_t stride = 1 + K + K * d + s2size
-    cdef Py_ssize_t nch = n_chunks(n, stride)
+    # block and chunk sizes depend on the problem only, never on the threads
+    cdef Py_ssize_t widest = max(m, nY, K, d, 1)
+    cdef Py_ssize_t block = max(16, min(<Py_ssize_t> MAX_BLOCK, BLOCK_DOUBLES // widest))
+    cdef Py_ssize_t stride = 1 + K * m
+    cdef Py_ssize_t nch = max(1, min((n + block - 1) // block, <Py_ssize_t> MAX_CHUNKS,
+                                     max(1, CHUNK_BUDGET // stride)))
     cdef Py_ssize_t rows_per_chunk = (n + nch - 1) // nch
     cdef bint want_resp = resp is not None, want_lp = logprob is not None
     cdef double* acc = <double*> calloc(nch * stride, sizeof(double))
@@ -146,33 +147,32 @@ def estep(const double[:, ::1] X, const double[::1] w, const double[::1] shift,
     cdef double *xT
     cdef double *Y
     cdef double *L
-    cdef double *Z
+    cdef double *T
     cdef double *lse
     cdef double *mine
     cdef double* resp_p = &resp[0, 0] if want_resp else NULL
-    cdef double* lp_p = &logprob[0] if want_lp else NULL
     cdef int nthr = n_threads if n_threads > 0 else _omp_max_threads()
 
     with nogil, parallel(num_threads=nthr):
-        # per-thread block buffers, all laid out (something x BLOCK) so that
+        # per-thread block buffers, all laid out (something x block) so that
         # every inner loop runs over the block's rows and vectorises
-        xT = <double*> malloc(d * BLOCK * sizeof(double))
-        Y = <double*> malloc((nY + 1) * BLOCK * sizeof(double))
-        L = <double*> malloc(K * BLOCK * sizeof(double))
-        Z = <double*> malloc((nZ + 1) * BLOCK * sizeof(double))
-        lse = <double*> malloc(2 * BLOCK * sizeof(double))
+        xT = <double*> malloc(d * block * sizeof(double))
+        Y = <double*> malloc((nY + 1) * block * sizeof(double))
+        L = <double*> malloc(K * block * sizeof(double))
+        T = <double*> malloc((m + 1) * block * sizeof(double))
+        lse = <double*> malloc(2 * block * sizeof(double))
         for c in prange(nch, schedule='dynamic'):
             mine = acc + c * stride
             r0 = c * rows_per_chunk
             r1 = min(n, r0 + rows_per_chunk)
             b0 = r0
             while b0 < r1:
-                nb = min(BLOCK, r1 - b0)
+                nb = min(block, r1 - b0)
                 for i in range(nb):
                     for j in range(d):
                         xT[j * nb + i] = X[b0 + i, j] - shift[j]
                 _log_densities(xT, &P[0, 0], &mP[0, 0], &cst[0], Y, L, nb, d, K, dens)
-                mine[0] += _responsibilities(L, lse, lse + BLOCK, &w[b0], nb, K)
+                mine[0] += _responsibilities(L, lse, lse + block, &w[b0], nb, K)
                 if want_lp:
                     for i in range(nb):
                         logprob[b0 + i] = lse[i]
@@ -181,30 +181,25 @@ def estep(const double[:, ::1] X, const double[::1] w, const double[::1] shift,
                         for i in range(nb):
                             resp_p[(b0 + i) * K + k] = L[k * nb + i]
                 if smode != SM_NONE:
-                    _accumulate(xT, L, Z, &w[b0], nb, d, K, smode, mine + 1)
+                    _sufficient_statistics(xT, T, nb, d, smode)
+                    _accumulate(L, T, &w[b0], nb, K, m, mine + 1)
                 b0 = b0 + nb
         free(xT)
         free(Y)
         free(L)
-        free(Z)
+        free(T)
         free(lse)
 
     # fixed-order reduction over chunks
     cdef double ll = 0.0
-    N[:] = 0.0
-    S1[:, :] = 0.0
-    if s2size:
-        S2[:, :] = 0.0
-    cdef double* s2p = &S2[0, 0] if s2size else NULL
+    cdef double* sp = &S[0, 0] if m else NULL
+    for j in range(K * m):
+        sp[j] = 0.0
     for c in range(nch):
         mine = acc + c * stride
         ll += mine[0]
-        for k in range(K):
-            N[k] += mine[1 + k]
-            for j in range(d):
-                S1[k, j] += mine[1 + K + k * d + j]
-        for j in range(s2size):
-            s2p[j] += mine[1 + K + K * d + j]
+        for j in range(K * m):
+            sp[j] += mine[1 + j]
     free(acc)
     return ll
 
@@ -213,10 +208,20 @@ cdef void _log_densities(const double* xT, const double* P, const double* mP,
                          const double* cst, double* Y, double* L, Py_ssize_t nb,
                          Py_ssize_t d, Py_ssize_t K, int dens) noexcept nogil:
     """L[k, i] = cst[k] - Mahalanobis(x_i, component k) / 2 for one block."""
-    cdef Py_ssize_t i, j, k, nY = K * d if dens == DENS_FULL else d
+    cdef Py_ssize_t i, j, k, nY = K * d if dens != DENS_TIED else d
     cdef double* lk
     cdef const double* src
-    if dens != DENS_DIAG:
+    cdef const double* pk
+    cdef double* yk
+    if dens == DENS_DIAG:
+        # whitened coordinates: scale each centred coordinate by sqrt(precision)
+        for k in range(K):
+            pk = P + k * d
+            for j in range(d):
+                yk = Y + (k * d + j) * nb
+                for i in range(nb):
+                    yk[i] = pk[j] * xT[j * nb + i]
+    else:
         # Y (nY x nb) = P' x': every component's whitened rows in one product
         gemm_rm(b'T', b'N', <int> nY, <int> nb, <int> d, 1.0, P, <int> nY, xT, <int> nb,
                 0.0, Y, <int> nb)
@@ -224,50 +229,44 @@ cdef void _log_densities(const double* xT, const double* P, const double* mP,
         lk = L + k * nb
         for i in range(nb):
             lk[i] = 0.0
-        # the whitened (or centred) coordinates of component k, rows contiguous
-        src = xT if dens == DENS_DIAG else Y + (k * d if dens == DENS_FULL else 0) * nb
+        # the whitened coordinates of component k, rows contiguous
+        src = Y + (0 if dens == DENS_TIED else k * d) * nb
         j = 0
         while j < d:
             # four coordinates per sweep over the block: a quarter of the L traffic
             if j + 4 <= d:
-                _add_sq4(lk, src + j * nb, nb, &mP[k * d + j],
-                         &P[k * d + j] if dens == DENS_DIAG else NULL)
+                _add_sq4(lk, src + j * nb, nb, &mP[k * d + j])
                 j = j + 4
             else:
-                _add_sq1(lk, src + j * nb, nb, mP[k * d + j],
-                         P[k * d + j] if dens == DENS_DIAG else 1.0)
+                _add_sq1(lk, src + j * nb, nb, mP[k * d + j])
                 j = j + 1
         for i in range(nb):
             lk[i] = cst[k] - 0.5 * lk[i]
 
 
-cdef inline void _add_sq4(double* acc, const double* x, Py_ssize_t nb, const double* m,
-                          const double* p) noexcept nogil:
-    """acc[i] += sum_{j<4} p_j (x[j, i] - m_j)^2, with p = 1 when NULL."""
+cdef inline void _add_sq4(double* acc, const double* x, Py_ssize_t nb,
+                          const double* m) noexcept nogil:
+    """acc[i] += sum_{j<4} (x[j, i] - m_j)^2."""
     cdef Py_ssize_t i
     cdef double t0, t1, t2, t3
-    cdef double p0 = 1.0, p1 = 1.0, p2 = 1.0, p3 = 1.0
     cdef double m0 = m[0], m1 = m[1], m2 = m[2], m3 = m[3]
     cdef const double* x1 = x + nb
     cdef const double* x2 = x + 2 * nb
     cdef const double* x3 = x + 3 * nb
-    if p != NULL:
-        p0, p1, p2, p3 = p[0], p[1], p[2], p[3]
     for i in range(nb):
         t0 = x[i] - m0
         t1 = x1[i] - m1
         t2 = x2[i] - m2
         t3 = x3[i] - m3
-        acc[i] += (p0 * t0 * t0 + p1 * t1 * t1) + (p2 * t2 * t2 + p3 * t3 * t3)
+        acc[i] += (t0 * t0 + t1 * t1) + (t2 * t2 + t3 * t3)
 
 
-cdef inline void _add_sq1(double* acc, const double* x, Py_ssize_t nb, double m,
-                          double p) noexcept nogil:
+cdef inline void _add_sq1(double* acc, const double* x, Py_ssize_t nb, double m) noexcept nogil:
     cdef Py_ssize_t i
     cdef double t
     for i in range(nb):
         t = x[i] - m
-        acc[i] += p * t * t
+        acc[i] += t * t
 
 
 cdef double _responsibilities(double* L, double* lse, double* sm, const double* w,
@@ -306,54 +305,39 @@ cdef double _responsibilities(double* L, double* lse, double* sm, const double* 
     return ll
 
 
-cdef void _accumulate(const double* xT, double* L, double* Z, const double* w,
-                      Py_ssize_t nb, Py_ssize_t d, Py_ssize_t K, int smode,
-                      double* out) noexcept nogil:
-    """Add one block's statistics to a chunk's accumulator [N, S1, S2].
+cdef void _sufficient_statistics(const double* xT, double* T, Py_ssize_t nb, Py_ssize_t d,
+                                 int tmode) noexcept nogil:
+    """T (m x nb): each row's (1, x, vech(x x')) or (1, x, x*x), one per column."""
+    cdef Py_ssize_t i, j, a, b, row = 1 + d
+    cdef double* t
+    cdef const double* xa
+    cdef const double* xb
+    for i in range(nb):
+        T[i] = 1.0
+    for j in range(d):
+        for i in range(nb):
+            T[(1 + j) * nb + i] = xT[j * nb + i]
+    for a in range(d):
+        xa = xT + a * nb
+        for b in range(a, d if tmode == SM_FULL else a + 1):
+            xb = xT + b * nb
+            t = T + row * nb
+            for i in range(nb):
+                t[i] = xa[i] * xb[i]
+            row = row + 1
 
-    L holds r_ik (K x nb) on entry and w_i r_ik on return.
-    """
-    cdef Py_ssize_t i, j, k
-    cdef double* Nk = out
-    cdef double* S1 = out + K
-    cdef double* S2 = out + K + K * d
+
+cdef void _accumulate(double* L, const double* T, const double* w, Py_ssize_t nb,
+                      Py_ssize_t K, Py_ssize_t m, double* out) noexcept nogil:
+    """out (K x m) += (w r)' T(X) for one block; L holds r_ik on entry, w_i r_ik after."""
+    cdef Py_ssize_t i, k
     cdef double* lk
-    cdef double* z
-    cdef const double* xj
-    cdef double total
     for k in range(K):
         lk = L + k * nb
-        total = 0.0
         for i in range(nb):
             lk[i] *= w[i]
-            total += lk[i]
-        Nk[k] += total
-    # S1 (K x d) += R x
-    gemm_rm(b'N', b'T', <int> K, <int> d, <int> nb, 1.0, L, <int> nb, xT, <int> nb,
-            1.0, S1, <int> d)
-    if smode == SM_FULL:
-        # Z[k*d + j, i] = w_i r_ik x_ij, then S2 (K*d x d) += Z x in one product
-        for k in range(K):
-            lk = L + k * nb
-            for j in range(d):
-                z = Z + (k * d + j) * nb
-                xj = xT + j * nb
-                for i in range(nb):
-                    z[i] = lk[i] * xj[i]
-        gemm_rm(b'N', b'T', <int> (K * d), <int> d, <int> nb, 1.0, Z, <int> nb,
-                xT, <int> nb, 1.0, S2, <int> d)
-    elif smode == SM_POOLED:
-        for j in range(d):
-            for i in range(nb):
-                Z[j * nb + i] = w[i] * xT[j * nb + i]
-        gemm_rm(b'N', b'T', <int> d, <int> d, <int> nb, 1.0, Z, <int> nb, xT, <int> nb,
-                1.0, S2, <int> d)
-    elif smode == SM_DIAG:
-        for j in range(d):
-            for i in range(nb):
-                Z[j * nb + i] = xT[j * nb + i] * xT[j * nb + i]
-        gemm_rm(b'N', b'T', <int> K, <int> d, <int> nb, 1.0, L, <int> nb, Z, <int> nb,
-                1.0, S2, <int> d)
+    gemm_rm(b'N', b'T', <int> K, <int> m, <int> nb, 1.0, L, <int> nb, T, <int> nb,
+            1.0, out, <int> m)
 
 
 def max_threads():
@@ -361,8 +345,8 @@ def max_threads():
     return _omp_max_threads()
 
 
-def _check_shapes(X, w, shift, int dens, P, mP, Py_ssize_t K, int smode,
-                  N, S1, S2, Py_ssize_t s2size, resp, logprob):
+def _check_shapes(X, w, shift, int dens, P, mP, Py_ssize_t K, Py_ssize_t m, S, resp,
+                  logprob):
     cdef Py_ssize_t n = X.shape[0], d = X.shape[1]
     if n == 0 or d == 0 or K == 0:
         raise ValueError("estep needs at least one row, column and component")
@@ -371,10 +355,8 @@ def _check_shapes(X, w, shift, int dens, P, mP, Py_ssize_t K, int smode,
     expect_P = {DENS_FULL: (d, K * d), DENS_TIED: (d, d), DENS_DIAG: (K, d)}[dens]
     if tuple(P.shape[:2]) != expect_P or tuple(mP.shape[:2]) != (K, d):
         raise ValueError(f"P must be {expect_P} and mP ({K}, {d})")
-    if N.shape[0] != K or tuple(S1.shape[:2]) != (K, d):
-        raise ValueError("N must be (K,) and S1 (K, d)")
-    if s2size and S2.shape[0] * S2.shape[1] != s2size:
-        raise ValueError(f"S2 must hold {s2size} values")
+    if m and (S is None or tuple(S.shape[:2]) != (K, m)):
+        raise ValueError(f"S must be ({K}, {m})")
     if resp is not None and tuple(resp.shape[:2]) != (n, K):
         raise ValueError("resp must be (n, K)")
     if logprob is not None and logprob.shape[0] != n:

@@ -18,7 +18,6 @@ from .engine import DegenerateFitError
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 _LOG_2PI = np.log(2.0 * np.pi)
-_MOMENTS = {"full": "full", "tied": "pooled", "diag": "diag", "spherical": "diag"}
 
 
 @dataclass
@@ -53,6 +52,15 @@ class GaussianStats:
     S1: np.ndarray
     S2: np.ndarray
     shift: np.ndarray
+
+
+def _unvech(v: np.ndarray, d: int) -> np.ndarray:
+    """(K, d(d+1)/2) upper triangles, row by row, to (K, d, d) symmetric matrices."""
+    out = np.empty((v.shape[0], d, d))
+    iu, ju = np.triu_indices(d)
+    out[:, iu, ju] = v
+    out[:, ju, iu] = v
+    return out
 
 
 @dataclass
@@ -162,14 +170,14 @@ class GaussianMixtureModel:
             P, mP = pc, centred @ pc
             logdet = np.full(K, np.log(np.diag(pc)).sum())
         else:
-            P = pc**2 if ct == "diag" else np.repeat((pc**2)[:, None], d, axis=1)
-            mP = centred
-            logdet = np.log(pc).sum(1) if ct == "diag" else d * np.log(pc)
+            # diagonal: the whitening factor is the vector of sqrt(precisions)
+            P = pc if ct == "diag" else np.repeat(pc[:, None], d, axis=1)
+            mP = P * centred
+            logdet = np.log(P).sum(1)
         with np.errstate(divide="ignore"):
             cst = np.log(params.weights) + logdet - 0.5 * d * _LOG_2PI
         c = np.ascontiguousarray
-        density = "diag" if ct == "spherical" else ct
-        return density, c(P), c(mP), c(cst)
+        return ("diag" if ct == "spherical" else ct), c(P), c(mP), c(cst)
 
     def estep(self, data: GaussianData, params: GaussianParams, *, stats: bool = True,
               resp: np.ndarray | None = None, logprob: np.ndarray | None = None):
@@ -179,16 +187,18 @@ class GaussianMixtureModel:
         """
         K, d = params.means.shape
         density, P, mP, cst = self._kernel_args(params, data.shift)
-        moments = _MOMENTS[self.covariance_type] if stats else "none"
-        N, S1 = np.empty(K), np.empty((K, d))
-        S2 = {"full": np.empty((K * d, d)), "pooled": np.empty((d, d)),
-              "diag": np.empty((K, d)), "none": np.empty((1, 1))}[moments]
+        moments = ("diag" if self.covariance_type in ("diag", "spherical") else "full"
+                   ) if stats else "none"
+        S = np.empty((K, _gaussian.n_statistics(d, moments))) if stats else None
         ll = _gaussian.estep(data.X, data.w, data.shift, density, P, mP, cst, moments,
-                             N, S1, S2, resp, logprob, self.n_threads)
+                             S, resp, logprob, self.n_threads)
         if not stats:
             return None, ll
+        N, S1, S2 = S[:, 0], S[:, 1:d + 1], S[:, d + 1:]
         if moments == "full":
-            S2 = S2.reshape(K, d, d)
+            S2 = _unvech(S2, d)
+            if self.covariance_type == "tied":
+                S2 = S2.sum(0)  # sum_k r_ik = 1: the pooled second moments
         return GaussianStats(N, S1, S2, data.shift), ll
 
     # -- M-step (scikit-learn's estimators, written on centred statistics) --
