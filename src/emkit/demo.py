@@ -2,6 +2,8 @@
 compared by BIC over component counts and covariance types."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
@@ -15,15 +17,22 @@ def bic_sweep(X: pd.DataFrame, components=range(1, 7), covariance_types=COVARIAN
     """Fit every (covariance type, K) and tabulate log-likelihood, df and BIC.
 
     BIC is reported on mclust's scale, 2 loglik - df log n (larger is better).
+    A fit with a collapsed component gets NaN BIC and the reason in ``note``.
     """
     n, rows = len(X), []
     for ct in covariance_types:
         for K in components:
-            gm = GaussianMixture(K, covariance_type=ct, n_init=5, tol=1e-6, max_iter=1000,
-                                 random_state=random_state).fit(X)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                gm = GaussianMixture(K, covariance_type=ct, n_init=5, tol=1e-6, max_iter=1000,
+                                     random_state=random_state).fit(X)
             df = gm._n_parameters()
+            bic = 2 * gm.loglik_ - df * np.log(n)
+            bad = gm.degenerate_components_
+            note = "; ".join(f"component {k} {why.split(':')[0]}" for k, why in bad.items())
             rows.append({"covariance": ct, "G": K, "loglik": gm.loglik_, "df": df,
-                         "BIC": 2 * gm.loglik_ - df * np.log(n), "iterations": gm.n_iter_})
+                         "BIC": np.nan if bad else bic, "iterations": gm.n_iter_,
+                         "note": note})
     return pd.DataFrame(rows)
 
 
@@ -39,6 +48,11 @@ def main() -> None:
     print("\nLog-likelihood of every fit:")
     print(table.pivot(index="G", columns="covariance", values="loglik")[
         list(COVARIANCE_TYPES)].round(3).to_string())
+    failed = table[table["note"] != ""]
+    if len(failed):
+        print("\nNaN BIC (degenerate fits, not eligible):")
+        for _, row in failed.iterrows():
+            print(f"  {row['covariance']}, G = {row['G']}: {row['note']}")
     print(f"\nChosen model: {best['covariance']} covariance, G = {best['G']} "
           f"(logLik = {best['loglik']:.3f}, df = {best['df']}, BIC = {best['BIC']:.3f})")
     gm = GaussianMixture(int(best["G"]), covariance_type=best["covariance"], n_init=5, tol=1e-6,

@@ -75,6 +75,11 @@ class GaussianData:
     def total_weight(self) -> float:
         return float(self.w.sum())
 
+    def variances(self) -> np.ndarray:
+        """Weighted column variances (a constant column counts as variance 1)."""
+        var = np.average((self.X - self.shift) ** 2, axis=0, weights=self.w)
+        return np.where(var > 0, var, 1.0)
+
 
 def prepare(X: np.ndarray, w: np.ndarray | None = None) -> GaussianData:
     """Wrap validated data; the centring point is the weighted column mean."""
@@ -113,6 +118,28 @@ def cholesky_precisions(covariances: np.ndarray, covariance_type: str) -> np.nda
             "increase reg_covar, use fewer components or rescale the data"
         )
     return 1.0 / np.sqrt(covariances)
+
+
+def singular_components(params: GaussianParams, reg_covar: float, data_var: np.ndarray,
+                        rtol: float = 1e-8) -> list[int]:
+    """Components whose covariance, less ``reg_covar``, is (nearly) singular.
+
+    Measured in units of the data's own variances, so that a column's scale
+    does not matter: such a component sits on a point or a line (a spike in the
+    likelihood held up by ``reg_covar`` alone), not on a cluster.
+    """
+    ct, K = params.covariance_type, params.means.shape[0]
+    scale = 1.0 / np.sqrt(data_var)
+    cov = params.covariances
+    if ct in ("full", "tied"):
+        covs = (cov[None] if ct == "tied" else cov) - reg_covar * np.eye(len(scale))
+        low = np.linalg.eigvalsh(covs * scale[:, None] * scale[None, :]).min(axis=1)
+        low = np.repeat(low, K) if ct == "tied" else low
+    elif ct == "diag":
+        low = ((cov - reg_covar) * scale**2).min(axis=1)
+    else:
+        low = (cov - reg_covar) * (scale**2).min()
+    return np.flatnonzero(low <= rtol).tolist()
 
 
 def make_params(weights, means, covariances, covariance_type) -> GaussianParams:

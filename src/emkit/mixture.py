@@ -242,12 +242,11 @@ class GaussianMixture:
             self.feature_names_in_ = np.asarray(columns, dtype=object)
         elif hasattr(self, "feature_names_in_"):
             del self.feature_names_in_
-        empty = np.flatnonzero(result.stats.N < 1e-8 * total)
-        if empty.size:
-            warnings.warn(f"component(s) {empty.tolist()} hold(s) no observations: their "
-                          "means and covariances are not estimated from the data; "
-                          "use fewer components or other starting values",
-                          UserWarning, stacklevel=2)
+        self.degenerate_components_ = _degenerate(result, data, self.reg_covar)
+        for k, why in self.degenerate_components_.items():
+            warnings.warn(f"component {k} {why}; use fewer components, other starting "
+                          "values (n_init, random_state) or rescale the data",
+                          DegenerateComponentWarning, stacklevel=2)
         return self
 
     def fit_predict(self, X, y=None, sample_weight=None):
@@ -328,6 +327,22 @@ class GaussianMixture:
         """Akaike information criterion (smaller is better)."""
         n = np.asarray(X).shape[0]
         return -2.0 * self.score(X) * n + 2.0 * self._n_parameters()
+
+
+class DegenerateComponentWarning(UserWarning):
+    """A fitted component is empty or has collapsed onto a point or a line."""
+
+
+def _degenerate(result, data, reg_covar) -> dict:
+    """{component: reason} for components that are empty or singular."""
+    out = {}
+    total = data.total_weight
+    for k in gaussian.singular_components(result.params, reg_covar, data.variances()):
+        out[k] = ("has a singular covariance: it collapsed onto a point or a line, and "
+                  "only reg_covar keeps it invertible")
+    for k in np.flatnonzero(result.stats.N < 1e-8 * total):
+        out[int(k)] = "holds no observations"
+    return dict(sorted(out.items()))
 
 
 def _numeric(value, name):
