@@ -214,9 +214,9 @@ def run_em_restarts(model, data, init: Callable[[np.random.Generator], Any], n_i
             best = result
     if best is None:
         raise failures[-1]
-    if failures and warn:
+    if failures:
         warnings.warn(f"{len(failures)} of {n_init} starts degenerated and were skipped "
-                      f"(last: {failures[-1]})", UserWarning, stacklevel=2)
+                      f"(last: {failures[-1]})", UserWarning, stacklevel=3)
     if warn:
         warn_about(best)
     return best

@@ -76,9 +76,8 @@ class GaussianData:
         return float(self.w.sum())
 
     def variances(self) -> np.ndarray:
-        """Weighted column variances (a constant column counts as variance 1)."""
-        var = np.average((self.X - self.shift) ** 2, axis=0, weights=self.w)
-        return np.where(var > 0, var, 1.0)
+        """Weighted column variances."""
+        return np.average((self.X - self.shift) ** 2, axis=0, weights=self.w)
 
 
 def prepare(X: np.ndarray, w: np.ndarray | None = None) -> GaussianData:
@@ -126,17 +125,22 @@ def singular_components(params: GaussianParams, reg_covar: float, data_var: np.n
 
     Measured in units of the data's own variances, so that a column's scale
     does not matter: such a component sits on a point or a line (a spike in the
-    likelihood held up by ``reg_covar`` alone), not on a cluster.
+    likelihood held up by ``reg_covar`` alone), not on a cluster.  Constant
+    columns (variance 0) are left out: they are reported when the fit starts.
     """
     ct, K = params.covariance_type, params.means.shape[0]
-    scale = 1.0 / np.sqrt(data_var)
+    keep = np.flatnonzero(data_var > 0)
+    if keep.size == 0:
+        return []
+    scale = 1.0 / np.sqrt(data_var[keep])
     cov = params.covariances
     if ct in ("full", "tied"):
-        covs = (cov[None] if ct == "tied" else cov) - reg_covar * np.eye(len(scale))
-        low = np.linalg.eigvalsh(covs * scale[:, None] * scale[None, :]).min(axis=1)
+        covs = (cov[None] if ct == "tied" else cov)[:, keep[:, None], keep]
+        covs = (covs - reg_covar * np.eye(keep.size)) * scale[:, None] * scale[None, :]
+        low = np.linalg.eigvalsh(covs).min(axis=1)
         low = np.repeat(low, K) if ct == "tied" else low
     elif ct == "diag":
-        low = ((cov - reg_covar) * scale**2).min(axis=1)
+        low = ((cov[:, keep] - reg_covar) * scale**2).min(axis=1)
     else:
         low = (cov - reg_covar) * (scale**2).min()
     return np.flatnonzero(low <= rtol).tolist()

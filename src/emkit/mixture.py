@@ -14,7 +14,7 @@ import numpy as np
 
 from . import gaussian
 from ._validation import check_data, check_int, check_number, check_weights
-from .engine import StoppingRules, check_random_state, run_em_restarts
+from .engine import StoppingRules, check_random_state, run_em_restarts, warn_about
 from .kmeans import kmeans, kmeans_plusplus
 
 INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data")
@@ -227,7 +227,8 @@ class GaussianMixture:
         else:
             init, n_init = (lambda rng: self._initial_params(model, data, rng, inits)), self.n_init
         result = run_em_restarts(model, data, init, n_init, self.random_state, rules,
-                                 final_mstep=True)
+                                 final_mstep=True, warn=False)
+        warn_about(result, stacklevel=3)
         p = result.params
         self.weights_, self.means_ = p.weights, p.means
         self.covariances_, self.precisions_cholesky_ = p.covariances, p.precisions_cholesky
