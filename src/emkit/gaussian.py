@@ -75,16 +75,13 @@ class GaussianData:
     def total_weight(self) -> float:
         return float(self.w.sum())
 
-    def variances(self) -> np.ndarray:
-        """Weighted column variances."""
-        return np.average((self.X - self.shift) ** 2, axis=0, weights=self.w)
 
 
 def prepare(X: np.ndarray, w: np.ndarray | None = None) -> GaussianData:
     """Wrap validated data; the centring point is the weighted column mean."""
     X = np.ascontiguousarray(X, dtype=np.float64)
     w = np.ones(X.shape[0]) if w is None else np.ascontiguousarray(w, dtype=np.float64)
-    shift = np.ascontiguousarray(np.average(X, axis=0, weights=w))
+    shift = np.ascontiguousarray(w @ X / w.sum())  # no n x d temporary
     return GaussianData(X, w, shift)
 
 
@@ -125,8 +122,8 @@ def singular_components(params: GaussianParams, reg_covar: float, data_var: np.n
 
     Measured in units of the data's own variances, so that a column's scale
     does not matter: such a component sits on a point or a line (a spike in the
-    likelihood held up by ``reg_covar`` alone), not on a cluster.  Constant
-    columns (variance 0) are left out: they are reported when the fit starts.
+    likelihood held up by ``reg_covar`` alone), not on a cluster.  Columns with
+    variance 0 are left out.
     """
     ct, K = params.covariance_type, params.means.shape[0]
     keep = np.flatnonzero(data_var > 0)
@@ -265,16 +262,39 @@ class GaussianMixtureModel:
         return params.vector()
 
 
-def stats_from_resp(data: GaussianData, resp: np.ndarray, covariance_type: str) -> GaussianStats:
+def stats_from_resp(data: GaussianData, resp: np.ndarray, covariance_type: str,
+                    chunk: int = 65536) -> GaussianStats:
     """Statistics for given responsibilities (for starting values only: the
-    kernel computes them during EM without forming an (n, K) weight matrix)."""
-    Xc = data.X - data.shift
-    R = resp * data.w[:, None]
-    N, S1 = R.sum(0), R.T @ Xc
-    if covariance_type == "full":
-        S2 = np.stack([(Xc * R[:, [k]]).T @ Xc for k in range(R.shape[1])])
-    elif covariance_type == "tied":
-        S2 = (Xc * data.w[:, None]).T @ Xc
-    else:
-        S2 = R.T @ (Xc * Xc)
+    kernel computes them during EM without an (n, K) weight matrix).  Rows go
+    in chunks, so the temporaries stay small whatever n is."""
+    K, d = resp.shape[1], data.X.shape[1]
+    N, S1 = np.zeros(K), np.zeros((K, d))
+    S2 = np.zeros({"full": (K, d, d), "tied": (d, d)}.get(covariance_type, (K, d)))
+    for start in range(0, data.X.shape[0], chunk):
+        rows = slice(start, start + chunk)
+        Xc = data.X[rows] - data.shift
+        w = data.w[rows]
+        R = resp[rows] * w[:, None]
+        N += R.sum(0)
+        S1 += R.T @ Xc
+        if covariance_type == "full":
+            for k in range(K):
+                S2[k] += (Xc.T * R[:, k]) @ Xc
+        elif covariance_type == "tied":
+            S2 += (Xc.T * w) @ Xc
+        else:
+            S2 += R.T @ (Xc * Xc)
     return GaussianStats(N, S1, S2, data.shift)
+
+
+def data_variances(stats: GaussianStats, covariance_type: str) -> np.ndarray:
+    """Column variances of the data, read off the statistics of any E-step
+    (responsibilities sum to one, so the components' moments add up)."""
+    if covariance_type == "full":
+        total = np.einsum("kjj->j", stats.S2)
+    elif covariance_type == "tied":
+        total = np.diag(stats.S2)
+    else:
+        total = stats.S2.sum(0)
+    weight = stats.N.sum()
+    return total / weight - (stats.S1.sum(0) / weight) ** 2

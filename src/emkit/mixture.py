@@ -213,7 +213,7 @@ class GaussianMixture:
             raise ValueError(f"X has {Xa.shape[0]} rows but n_components={self.n_components}:"
                              " need at least one row per component")
         w = check_weights(sample_weight, Xa.shape[0])
-        _check_constant_columns(Xa, columns, self.reg_covar)
+        constant = _check_constant_columns(Xa, columns, self.reg_covar)
         inits = self._check_inits(Xa.shape[1])
         model = gaussian.GaussianMixtureModel(self.n_components, self.covariance_type,
                                               self.reg_covar, self.n_threads)
@@ -243,7 +243,7 @@ class GaussianMixture:
             self.feature_names_in_ = np.asarray(columns, dtype=object)
         elif hasattr(self, "feature_names_in_"):
             del self.feature_names_in_
-        self.degenerate_components_ = _degenerate(result, data, self.reg_covar)
+        self.degenerate_components_ = _degenerate(result, self.reg_covar, constant)
         for k, why in self.degenerate_components_.items():
             warnings.warn(f"component {k} {why}; use fewer components, other starting "
                           "values (n_init, random_state) or rescale the data",
@@ -334,11 +334,16 @@ class DegenerateComponentWarning(UserWarning):
     """A fitted component is empty or has collapsed onto a point or a line."""
 
 
-def _degenerate(result, data, reg_covar) -> dict:
-    """{component: reason} for components that are empty or singular."""
+def _degenerate(result, reg_covar, constant) -> dict:
+    """{component: reason} for components that are empty or singular.
+
+    Constant columns are left out of the singularity check: they were
+    reported when the fit started."""
     out = {}
-    total = data.total_weight
-    for k in gaussian.singular_components(result.params, reg_covar, data.variances()):
+    total = result.stats.N.sum()
+    variances = gaussian.data_variances(result.stats, result.params.covariance_type)
+    variances[constant] = 0.0
+    for k in gaussian.singular_components(result.params, reg_covar, variances):
         out[k] = ("has a singular covariance: it collapsed onto a point or a line, and "
                   "only reg_covar keeps it invertible")
     for k in np.flatnonzero(result.stats.N < 1e-8 * total):
@@ -373,12 +378,14 @@ def _initial_resp(method, data, K, rng):
 
 
 def _check_constant_columns(X, columns, reg_covar):
+    """Indices of constant columns: an error without regularisation, else a warning."""
     constant = np.flatnonzero(np.ptp(X, axis=0) == 0)
     if not constant.size:
-        return
+        return constant
     names = [columns[c] if columns else f"column {c}" for c in constant]
     msg = f"X has constant column(s) {names}: their variance is zero"
     if reg_covar == 0:
         raise ValueError(msg + "; drop them or set reg_covar > 0")
     warnings.warn(msg + ", so reg_covar alone sets it and dominates the likelihood; "
                   "drop them", UserWarning, stacklevel=3)
+    return constant
