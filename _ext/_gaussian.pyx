@@ -128,7 +128,7 @@ def estep(const double[:, ::1] X, const double[::1] w, const double[::1] shift,
     cdef Py_ssize_t n = X.shape[0], d = X.shape[1], K = cst.shape[0]
     cdef int dens = DENSITY[density], smode = MOMENTS[moments]
     cdef Py_ssize_t m = n_statistics(d, moments)
-    cdef Py_ssize_t nY = d if dens == DENS_TIED else K * d
+    cdef Py_ssize_t nY = d if dens == DENS_TIED else 0 if dens == DENS_DIAG else K * d
     _check_shapes(X, w, shift, dens, P, mP, K, m, S, resp, logprob)
 
     # block and chunk sizes depend on the problem only, never on the threads
@@ -168,9 +168,7 @@ def estep(const double[:, ::1] X, const double[::1] w, const double[::1] shift,
             b0 = r0
             while b0 < r1:
                 nb = min(block, r1 - b0)
-                for i in range(nb):
-                    for j in range(d):
-                        xT[j * nb + i] = X[b0 + i, j] - shift[j]
+                _centre_transpose(&X[b0, 0], &shift[0], xT, nb, d)
                 _log_densities(xT, &P[0, 0], &mP[0, 0], &cst[0], Y, L, nb, d, K, dens)
                 mine[0] += _responsibilities(L, lse, lse + block, &w[b0], nb, K)
                 if want_lp:
@@ -204,24 +202,26 @@ def estep(const double[:, ::1] X, const double[::1] w, const double[::1] shift,
     return ll
 
 
+cdef inline void _centre_transpose(const double* x, const double* shift, double* xT,
+                                   Py_ssize_t nb, Py_ssize_t d) noexcept nogil:
+    """xT (d x nb) = (x - shift)' for a row-major (nb x d) block."""
+    cdef Py_ssize_t i, j
+    cdef const double* row
+    for i in range(nb):
+        row = x + i * d
+        for j in range(d):
+            xT[j * nb + i] = row[j] - shift[j]
+
+
 cdef void _log_densities(const double* xT, const double* P, const double* mP,
                          const double* cst, double* Y, double* L, Py_ssize_t nb,
                          Py_ssize_t d, Py_ssize_t K, int dens) noexcept nogil:
     """L[k, i] = cst[k] - Mahalanobis(x_i, component k) / 2 for one block."""
-    cdef Py_ssize_t i, j, k, nY = K * d if dens != DENS_TIED else d
+    cdef Py_ssize_t i, j, k, nY = d if dens == DENS_TIED else K * d
     cdef double* lk
     cdef const double* src
-    cdef const double* pk
-    cdef double* yk
-    if dens == DENS_DIAG:
-        # whitened coordinates: scale each centred coordinate by sqrt(precision)
-        for k in range(K):
-            pk = P + k * d
-            for j in range(d):
-                yk = Y + (k * d + j) * nb
-                for i in range(nb):
-                    yk[i] = pk[j] * xT[j * nb + i]
-    else:
+    cdef const double* pk = NULL
+    if dens != DENS_DIAG:
         # Y (nY x nb) = P' x': every component's whitened rows in one product
         gemm_rm(b'T', b'N', <int> nY, <int> nb, <int> d, 1.0, P, <int> nY, xT, <int> nb,
                 0.0, Y, <int> nb)
@@ -229,43 +229,50 @@ cdef void _log_densities(const double* xT, const double* P, const double* mP,
         lk = L + k * nb
         for i in range(nb):
             lk[i] = 0.0
-        # the whitened coordinates of component k, rows contiguous
-        src = Y + (0 if dens == DENS_TIED else k * d) * nb
+        if dens == DENS_DIAG:
+            # a diagonal factor whitens on the fly: p x - p mu
+            src, pk = xT, P + k * d
+        else:
+            src = Y + (0 if dens == DENS_TIED else k * d) * nb
         j = 0
         while j < d:
             # four coordinates per sweep over the block: a quarter of the L traffic
             if j + 4 <= d:
-                _add_sq4(lk, src + j * nb, nb, &mP[k * d + j])
+                _add_sq4(lk, src + j * nb, nb, &mP[k * d + j], pk + j if pk != NULL else NULL)
                 j = j + 4
             else:
-                _add_sq1(lk, src + j * nb, nb, mP[k * d + j])
+                _add_sq1(lk, src + j * nb, nb, mP[k * d + j], pk[j] if pk != NULL else 1.0)
                 j = j + 1
         for i in range(nb):
             lk[i] = cst[k] - 0.5 * lk[i]
 
 
-cdef inline void _add_sq4(double* acc, const double* x, Py_ssize_t nb,
-                          const double* m) noexcept nogil:
-    """acc[i] += sum_{j<4} (x[j, i] - m_j)^2."""
+cdef inline void _add_sq4(double* acc, const double* x, Py_ssize_t nb, const double* m,
+                          const double* p) noexcept nogil:
+    """acc[i] += sum_{j<4} (p_j x[j, i] - m_j)^2; p = 1 when NULL (x already whitened)."""
     cdef Py_ssize_t i
     cdef double t0, t1, t2, t3
+    cdef double p0 = 1.0, p1 = 1.0, p2 = 1.0, p3 = 1.0
     cdef double m0 = m[0], m1 = m[1], m2 = m[2], m3 = m[3]
     cdef const double* x1 = x + nb
     cdef const double* x2 = x + 2 * nb
     cdef const double* x3 = x + 3 * nb
+    if p != NULL:
+        p0, p1, p2, p3 = p[0], p[1], p[2], p[3]
     for i in range(nb):
-        t0 = x[i] - m0
-        t1 = x1[i] - m1
-        t2 = x2[i] - m2
-        t3 = x3[i] - m3
+        t0 = p0 * x[i] - m0
+        t1 = p1 * x1[i] - m1
+        t2 = p2 * x2[i] - m2
+        t3 = p3 * x3[i] - m3
         acc[i] += (t0 * t0 + t1 * t1) + (t2 * t2 + t3 * t3)
 
 
-cdef inline void _add_sq1(double* acc, const double* x, Py_ssize_t nb, double m) noexcept nogil:
+cdef inline void _add_sq1(double* acc, const double* x, Py_ssize_t nb, double m,
+                          double p) noexcept nogil:
     cdef Py_ssize_t i
     cdef double t
     for i in range(nb):
-        t = x[i] - m
+        t = p * x[i] - m
         acc[i] += t * t
 
 

@@ -5,7 +5,9 @@ from the same starting parameters.  The per-iteration time is
 (time of 1 + ITERS iterations - time of 1 iteration) / ITERS, so set-up,
 validation and the final E-step cancel out; each timing is the best of
 REPEATS.  Also prints the achieved GFLOP/s against the ~2 n K d^2 flop
-count of a full-covariance iteration.
+count of a full-covariance iteration, and emkit's peak memory during a fit
+with the default k-means start (numpy allocations, via tracemalloc) as a
+multiple of X's size and beside n K doubles.
 
     python benchmarks/bench_gmm.py [--n 200000] [--threads 2]
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import time
+import tracemalloc
 import warnings
 
 import numpy as np
@@ -71,6 +74,13 @@ def main():
         gflops = 2 * n * K * d * d / t_em / 1e9 if ct == "full" else float("nan")
         print(f"{ct:<10} {1e3 * t_sk:>14.2f} {1e3 * t_em:>12.2f} {t_sk / t_em:>6.1f}x "
               f"{gflops:>14.1f} {diff:>13.1e}")
+    tracemalloc.start()
+    emkit.GaussianMixture(K, max_iter=args.iters, random_state=0).fit(X)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    print(f"emkit peak memory in a full fit: {peak / 2**20:.1f} MiB = "
+          f"{peak / X.nbytes:.2f} x X ({X.nbytes / 2**20:.1f} MiB); n K doubles = "
+          f"{n * K * 8 / 2**20:.1f} MiB")
 
 
 if __name__ == "__main__":

@@ -263,7 +263,7 @@ class GaussianMixtureModel:
 
 
 def stats_from_resp(data: GaussianData, resp: np.ndarray, covariance_type: str,
-                    chunk: int = 65536) -> GaussianStats:
+                    chunk: int = 16384) -> GaussianStats:
     """Statistics for given responsibilities (for starting values only: the
     kernel computes them during EM without an (n, K) weight matrix).  Rows go
     in chunks, so the temporaries stay small whatever n is."""

@@ -37,13 +37,13 @@ def kmeans_plusplus(X: np.ndarray, n_clusters: int, rng: np.random.Generator,
     w = np.ones(n) if w is None else w
     first = rng.choice(n, p=w / w.sum())
     seeds = [first]
-    closest = np.sum((X - X[first]) ** 2, axis=1)
+    _, closest = nearest(X, X[[first]])
     for _ in range(1, n_clusters):
         p = w * closest
         total = p.sum()
         nxt = rng.choice(n, p=p / total) if total > 0 else rng.choice(n, p=w / w.sum())
         seeds.append(nxt)
-        np.minimum(closest, np.sum((X - X[nxt]) ** 2, axis=1), out=closest)
+        np.minimum(closest, nearest(X, X[[nxt]])[1], out=closest)
     return np.asarray(seeds)
 
 
@@ -53,7 +53,9 @@ def kmeans(X: np.ndarray, n_clusters: int, rng: np.random.Generator,
     w = np.ones(X.shape[0]) if w is None else w
     centers = X[kmeans_plusplus(X, n_clusters, rng, w)].copy()
     # sklearn's rule: stop when the centres move less than tol x mean variance
-    threshold = tol * np.mean(np.average((X - np.average(X, 0, w)) ** 2, axis=0, weights=w))
+    mean = w @ X / w.sum()
+    variance = [np.average((X[:, j] - mean[j]) ** 2, weights=w) for j in range(X.shape[1])]
+    threshold = tol * np.mean(variance)
     labels, dist = nearest(X, centers)
     for _ in range(max_iter):
         counts = np.bincount(labels, weights=w, minlength=n_clusters)

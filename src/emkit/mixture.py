@@ -363,15 +363,16 @@ def _numeric(value, name):
 
 def _initial_resp(method, data, K, rng):
     n = data.X.shape[0]
+    if method == "random":
+        resp = rng.uniform(size=(n, K))
+        resp /= resp.sum(axis=1, keepdims=True)
+        return resp
     resp = np.zeros((n, K))
     if method == "kmeans":
         labels, _ = kmeans(data.X, K, rng, data.w)
         resp[np.arange(n), labels] = 1.0
     elif method == "k-means++":
         resp[kmeans_plusplus(data.X, K, rng, data.w), np.arange(K)] = 1.0
-    elif method == "random":
-        resp = rng.uniform(size=(n, K))
-        resp /= resp.sum(axis=1, keepdims=True)
     else:
         resp[rng.choice(n, size=K, replace=False), np.arange(K)] = 1.0
     return resp
