@@ -5,27 +5,30 @@ and weighted sufficient statistics in one pass over row blocks.
 Rows are split into a fixed set of chunks that depends only on the problem
 size; each chunk accumulates its own statistics, and the chunks are summed in
 order afterwards, so results are bit-identical for any number of threads.
-Statistics come out of one matrix product per block: with T(x) = (1, x,
-vech(x x')) (or (1, x, x*x) for diagonal models), the block's contribution is
-R' T(X), R the weighted responsibilities.  Rows are centred on ``shift``
-first, so moments are about ``shift`` (chosen near the data mean, so that
-covariances do not suffer cancellation).
+Statistics: with T(x) = (1, x, vech(x x')) (or (1, x, x*x) for diagonal
+models), component k's block contribution is T(X - c_k)' (w r_k), one
+matrix-vector product.  Moments are taken about a centre per component (the
+caller passes the current means), so that a tight component far from the
+others loses nothing to cancellation when its covariance is formed.
 """
 from cython.parallel cimport prange, parallel
 from libc.stdlib cimport malloc, calloc, free
 from libc.math cimport log
-from scipy.linalg.cython_blas cimport dgemm
+from scipy.linalg.cython_blas cimport dgemm, dgemv
 
 cdef extern from *:
     """
     #ifdef _OPENMP
     #include <omp.h>
     static int _omp_max_threads(void) { return omp_get_max_threads(); }
+    static int _omp_thread_num(void) { return omp_get_thread_num(); }
     #else
     static int _omp_max_threads(void) { return 1; }
+    static int _omp_thread_num(void) { return 0; }
     #endif
     """
     int _omp_max_threads() noexcept nogil
+    int _omp_thread_num() noexcept nogil
 
 
 cdef extern from *:
@@ -102,7 +105,8 @@ def n_statistics(Py_ssize_t d, str moments):
 def estep(const double[:, ::1] X, const double[::1] w, const double[::1] shift,
           str density, const double[:, ::1] P, const double[:, ::1] mP,
           const double[::1] cst, str moments, double[:, ::1] S=None,
-          double[:, ::1] resp=None, double[::1] logprob=None, int n_threads=0):
+          const double[:, ::1] C=None, double[:, ::1] resp=None, double[::1] logprob=None,
+          int n_threads=0):
     """One fused E-step over all rows.
 
     Parameters
@@ -116,8 +120,9 @@ def estep(const double[:, ::1] X, const double[::1] w, const double[::1] shift,
         log-density is cst_k - |U_k'(x - shift) - mP[k]|^2 / 2.
     moments : "full", "diag" or "none".
     S : (K, n_statistics(d, moments)) output, overwritten with
-        sum_i w_i r_ik T(x_i - shift); vech runs over the upper triangle row
-        by row (numpy's triu_indices order).
+        sum_i w_i r_ik T(x_i - shift - C[k]); vech runs over the upper
+        triangle row by row (numpy's triu_indices order).
+    C : (K, d) centres of the moments, relative to shift (needed with S).
     resp, logprob : optional per-row outputs (n, K) and (n,).
     n_threads : OpenMP threads; 0 for the OpenMP default.
 
@@ -129,7 +134,7 @@ def estep(const double[:, ::1] X, const double[::1] w, const double[::1] shift,
     cdef int dens = DENSITY[density], smode = MOMENTS[moments]
     cdef Py_ssize_t m = n_statistics(d, moments)
     cdef Py_ssize_t nY = d if dens == DENS_TIED else 0 if dens == DENS_DIAG else K * d
-    _check_shapes(X, w, shift, dens, P, mP, K, m, S, resp, logprob)
+    _check_shapes(X, w, shift, dens, P, mP, K, m, S, C, resp, logprob)
 
     # block and chunk sizes depend on the problem only, never on the threads
     cdef Py_ssize_t widest = max(m, nY, K, d, 1)
@@ -151,16 +156,23 @@ def estep(const double[:, ::1] X, const double[::1] w, const double[::1] shift,
     cdef double *lse
     cdef double *mine
     cdef double* resp_p = &resp[0, 0] if want_resp else NULL
+    cdef const double* C_p = &C[0, 0] if m else NULL
     cdef int nthr = n_threads if n_threads > 0 else _omp_max_threads()
+    # every thread's block buffers, allocated up front so that a failure is an
+    # exception here rather than a crash inside the parallel region; each is
+    # laid out (something x block) so that the inner loops run over rows
+    cdef Py_ssize_t per_thread = (d + nY + 1 + K + (m + d + 1) + 2) * block
+    cdef double* buffers = <double*> malloc(nthr * per_thread * sizeof(double))
+    if buffers == NULL:
+        free(acc)
+        raise MemoryError(f"cannot allocate {nthr} x {per_thread} doubles of E-step buffers")
 
     with nogil, parallel(num_threads=nthr):
-        # per-thread block buffers, all laid out (something x block) so that
-        # every inner loop runs over the block's rows and vectorises
-        xT = <double*> malloc(d * block * sizeof(double))
-        Y = <double*> malloc((nY + 1) * block * sizeof(double))
-        L = <double*> malloc(K * block * sizeof(double))
-        T = <double*> malloc((m + 1) * block * sizeof(double))
-        lse = <double*> malloc(2 * block * sizeof(double))
+        xT = buffers + _omp_thread_num() * per_thread
+        Y = xT + d * block
+        L = Y + (nY + 1) * block
+        T = L + K * block
+        lse = T + (m + d + 1) * block
         for c in prange(nch, schedule='dynamic'):
             mine = acc + c * stride
             r0 = c * rows_per_chunk
@@ -179,14 +191,11 @@ def estep(const double[:, ::1] X, const double[::1] w, const double[::1] shift,
                         for i in range(nb):
                             resp_p[(b0 + i) * K + k] = L[k * nb + i]
                 if smode != SM_NONE:
-                    _sufficient_statistics(xT, T, nb, d, smode)
-                    _accumulate(L, T, &w[b0], nb, K, m, mine + 1)
+                    for k in range(K):
+                        _accumulate(xT, C_p + k * d, L + k * nb, &w[b0], T, nb, d, m,
+                                    smode, mine + 1 + k * m)
                 b0 = b0 + nb
-        free(xT)
-        free(Y)
-        free(L)
-        free(T)
-        free(lse)
+    free(buffers)
 
     # fixed-order reduction over chunks
     cdef double ll = 0.0
@@ -312,39 +321,41 @@ cdef double _responsibilities(double* L, double* lse, double* sm, const double* 
     return ll
 
 
-cdef void _sufficient_statistics(const double* xT, double* T, Py_ssize_t nb, Py_ssize_t d,
-                                 int tmode) noexcept nogil:
-    """T (m x nb): each row's (1, x, vech(x x')) or (1, x, x*x), one per column."""
+cdef void _accumulate(const double* xT, const double* c, double* r, const double* w,
+                      double* T, Py_ssize_t nb, Py_ssize_t d, Py_ssize_t m, int smode,
+                      double* out) noexcept nogil:
+    """out (m) += T(X - c)' (w r) for one component over one block.
+
+    r (nb) holds r_ik on entry and w_i r_ik after; T is scratch (m + d rows).
+    """
     cdef Py_ssize_t i, j, a, b, row = 1 + d
     cdef double* t
     cdef const double* xa
     cdef const double* xb
+    cdef double cj
+    cdef int one = 1, mm = <int> m, nbi = <int> nb
+    cdef double alpha = 1.0, beta = 1.0
+    cdef char trans = b'T'
+    for i in range(nb):
+        r[i] *= w[i]
+    # T (m x nb): each row's statistics about c, one row of T per statistic
     for i in range(nb):
         T[i] = 1.0
     for j in range(d):
+        cj = c[j]
+        t = T + (1 + j) * nb
         for i in range(nb):
-            T[(1 + j) * nb + i] = xT[j * nb + i]
+            t[i] = xT[j * nb + i] - cj
     for a in range(d):
-        xa = xT + a * nb
-        for b in range(a, d if tmode == SM_FULL else a + 1):
-            xb = xT + b * nb
+        xa = T + (1 + a) * nb
+        for b in range(a, d if smode == SM_FULL else a + 1):
+            xb = T + (1 + b) * nb
             t = T + row * nb
             for i in range(nb):
                 t[i] = xa[i] * xb[i]
             row = row + 1
-
-
-cdef void _accumulate(double* L, const double* T, const double* w, Py_ssize_t nb,
-                      Py_ssize_t K, Py_ssize_t m, double* out) noexcept nogil:
-    """out (K x m) += (w r)' T(X) for one block; L holds r_ik on entry, w_i r_ik after."""
-    cdef Py_ssize_t i, k
-    cdef double* lk
-    for k in range(K):
-        lk = L + k * nb
-        for i in range(nb):
-            lk[i] *= w[i]
-    gemm_rm(b'N', b'T', <int> K, <int> m, <int> nb, 1.0, L, <int> nb, T, <int> nb,
-            1.0, out, <int> m)
+    # out += T r: T is column-major (nb x m), so this is T' r in BLAS terms
+    dgemv(&trans, &nbi, &mm, &alpha, T, &nbi, r, &one, &beta, out, &one)
 
 
 def max_threads():
@@ -352,7 +363,7 @@ def max_threads():
     return _omp_max_threads()
 
 
-def _check_shapes(X, w, shift, int dens, P, mP, Py_ssize_t K, Py_ssize_t m, S, resp,
+def _check_shapes(X, w, shift, int dens, P, mP, Py_ssize_t K, Py_ssize_t m, S, C, resp,
                   logprob):
     cdef Py_ssize_t n = X.shape[0], d = X.shape[1]
     if n == 0 or d == 0 or K == 0:
@@ -364,6 +375,8 @@ def _check_shapes(X, w, shift, int dens, P, mP, Py_ssize_t K, Py_ssize_t m, S, r
         raise ValueError(f"P must be {expect_P} and mP ({K}, {d})")
     if m and (S is None or tuple(S.shape[:2]) != (K, m)):
         raise ValueError(f"S must be ({K}, {m})")
+    if m and (C is None or tuple(C.shape[:2]) != (K, d)):
+        raise ValueError(f"C must be ({K}, {d})")
     if resp is not None and tuple(resp.shape[:2]) != (n, K):
         raise ValueError("resp must be (n, K)")
     if logprob is not None and logprob.shape[0] != n:

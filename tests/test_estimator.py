@@ -97,3 +97,28 @@ def test_pandas_feature_names(faithful):
     # faithful's two clusters: short and long eruptions
     order = np.argsort(g.means_[:, 0])
     assert g.means_[order, 0] == pytest.approx([2.04, 4.29], abs=0.02)
+
+
+def test_warm_start_with_changed_settings_is_an_error(X):
+    g = emkit.GaussianMixture(2, warm_start=True, random_state=0).fit(X)
+    g.set_params(n_components=3)
+    with pytest.raises(ValueError, match="previous fit has 2 components"):
+        g.fit(X)
+    g = emkit.GaussianMixture(2, random_state=0).fit(X)
+    g.set_params(covariance_type="diag")
+    with pytest.raises(ValueError, match="covariance_type was changed"):
+        g.predict(X)
+
+
+def test_kmeans_start_far_from_the_origin(X):
+    """k-means distances are measured from the data's centre, not from 0."""
+    near = emkit.GaussianMixture(3, random_state=0).fit(X)
+    far = emkit.GaussianMixture(3, random_state=0).fit(X + 1e9)
+    np.testing.assert_allclose(np.sort(far.weights_), np.sort(near.weights_), atol=1e-6)
+
+
+def test_n_threads_validated(X):
+    with pytest.raises(ValueError, match="n_threads must be >= 1"):
+        emkit.GaussianMixture(2, n_threads=0).fit(X)
+    with pytest.raises(TypeError, match="n_threads must be an integer"):
+        emkit.GaussianMixture(2, n_threads=1.5).fit(X)

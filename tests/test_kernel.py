@@ -50,16 +50,17 @@ def test_estep_matches_direct_computation(n, ct):
     assert ll == pytest.approx(np.sum(w * lse), rel=1e-12)
     np.testing.assert_allclose(logprob, lse, rtol=1e-12)
     np.testing.assert_allclose(resp, r, rtol=1e-11, atol=1e-300)
-    Xc = X - data.shift
+    # moments of every component about its own mean (the centre the E-step used)
+    Xk = X[None] - p.means[:, None]  # (K, n, d)
     np.testing.assert_allclose(stats.N, rw.sum(0), rtol=1e-12)
-    np.testing.assert_allclose(stats.S1, rw.T @ Xc, rtol=1e-10, atol=1e-9 * n)
-    if ct == "full":
-        expect = np.einsum("nk,ni,nj->kij", rw, Xc, Xc)
-    elif ct == "tied":
-        expect = (Xc * w[:, None]).T @ Xc
+    np.testing.assert_allclose(stats.S1, np.einsum("nk,kni->ki", rw, Xk), rtol=1e-10,
+                               atol=1e-9 * n)
+    if ct in ("full", "tied"):
+        expect = np.einsum("nk,kni,knj->kij", rw, Xk, Xk)
     else:
-        expect = rw.T @ Xc**2
+        expect = np.einsum("nk,kni->ki", rw, Xk**2)
     np.testing.assert_allclose(stats.S2, expect, rtol=1e-10)
+    np.testing.assert_array_equal(stats.centres, p.means)
 
 
 def test_far_tail_rows_do_not_underflow():
@@ -98,3 +99,6 @@ def test_kernel_rejects_wrong_shapes():
     with pytest.raises(ValueError, match=r"S must be \(2, 6\)"):
         _gaussian.estep(X, np.ones(5), np.zeros(2), "full", np.zeros((2, 4)), np.zeros((2, 2)),
                         np.zeros(2), "full", np.zeros((2, 3)))
+    with pytest.raises(ValueError, match=r"C must be \(2, 2\)"):
+        _gaussian.estep(X, np.ones(5), np.zeros(2), "full", np.zeros((2, 4)), np.zeros((2, 2)),
+                        np.zeros(2), "full", np.zeros((2, 6)), np.zeros((1, 2)))

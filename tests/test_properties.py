@@ -90,12 +90,16 @@ def test_identical_for_any_thread_count(n, ct):
         np.testing.assert_array_equal(a, c)
 
 
-def test_identical_under_omp_num_threads():
-    """The environment variable, not just the argument, changes nothing."""
-    code = ("import numpy as np, emkit, warnings; warnings.simplefilter('ignore');"
-            "X = np.random.default_rng(0).normal(size=(30000, 4));"
-            "g = emkit.GaussianMixture(6, max_iter=10, tol=0, random_state=1).fit(X);"
-            "print(emkit.max_threads(), repr(g.loglik_), g.means_.tobytes().hex())")
+@pytest.mark.parametrize("d", [4, 60])
+def test_identical_under_omp_num_threads(d):
+    """The environment variable, not just the argument, changes nothing; with
+    d = 60 the kernel's BLAS calls are large enough that a threaded BLAS
+    (which reads OMP_NUM_THREADS too) would split them."""
+    code = ("import hashlib, numpy as np, emkit, warnings; warnings.simplefilter('ignore');"
+            f"X = np.random.default_rng(0).normal(size=(20000, {d})); X[:10000] += 1;"
+            "g = emkit.GaussianMixture(4, max_iter=5, tol=0, random_state=1).fit(X);"
+            "print(emkit.max_threads(), repr(g.loglik_),"
+            " hashlib.md5(g.covariances_.tobytes() + g.predict_proba(X).tobytes()).hexdigest())")
     outputs = []
     for threads in ("1", "2"):
         env = dict(os.environ, OMP_NUM_THREADS=threads)

@@ -125,8 +125,9 @@ def run_em(model, data, params, rules: StoppingRules = StoppingRules(), *,
     rules : StoppingRules.
     final_mstep : bool
         After convergence, take one more M-step (and an E-step for its
-        log-likelihood), as scikit-learn and mclust do.  Not taken when
-        ``max_iter`` is what stopped the run.
+        log-likelihood), as scikit-learn and mclust do; never beyond
+        ``max_iter`` M-steps in all.  When the rule is met on the last allowed
+        iteration the run counts as not converged (scikit-learn's reading).
     warn : bool
         Issue ConvergenceWarning / LikelihoodDecreaseWarning.
     """
@@ -150,6 +151,8 @@ def run_em(model, data, params, rules: StoppingRules = StoppingRules(), *,
         ll, theta = ll_new, theta_new
         if reason is not None:
             break
+    if final_mstep and n_iter == rules.max_iter:
+        reason = None  # no room for the step that convergence calls for
     converged = reason is not None
     if converged and final_mstep:
         params = model.mstep(stats)
@@ -204,9 +207,9 @@ def run_em_restarts(model, data, init: Callable[[np.random.Generator], Any], n_i
     rng = check_random_state(random_state)
     best, failures = None, []
     for _ in range(int(n_init)):
-        params = init(rng)
         try:
-            result = run_em(model, data, params, rules, final_mstep=final_mstep, warn=False)
+            result = run_em(model, data, init(rng), rules, final_mstep=final_mstep,
+                            warn=False)
         except DegenerateFitError as err:
             failures.append(err)
             continue

@@ -18,6 +18,7 @@ from .engine import DegenerateFitError
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 _LOG_2PI = np.log(2.0 * np.pi)
+_SINGULAR = 10.0 * np.sqrt(np.finfo(float).eps)
 
 
 @dataclass
@@ -46,12 +47,16 @@ class GaussianParams:
 
 @dataclass
 class GaussianStats:
-    """Weighted sufficient statistics about ``shift``: N_k, S1_k, S2 (layout by type)."""
+    """Weighted sufficient statistics of each component about its own centre.
+
+    N (K,), S1 (K, d), S2 (K, d, d) or (K, d) for diagonal models, all of
+    x - centres[k]; centres (K, d) are the means the E-step was run at.
+    """
 
     N: np.ndarray
     S1: np.ndarray
     S2: np.ndarray
-    shift: np.ndarray
+    centres: np.ndarray
 
 
 def _unvech(v: np.ndarray, d: int) -> np.ndarray:
@@ -65,11 +70,13 @@ def _unvech(v: np.ndarray, d: int) -> np.ndarray:
 
 @dataclass
 class GaussianData:
-    """Rows ready for the kernel: C-contiguous float64, weights, centring point."""
+    """Rows ready for the kernel: C-contiguous float64, weights, centring point,
+    and the weighted column variances."""
 
     X: np.ndarray
     w: np.ndarray
     shift: np.ndarray
+    variances: np.ndarray
 
     @property
     def total_weight(self) -> float:
@@ -81,8 +88,12 @@ def prepare(X: np.ndarray, w: np.ndarray | None = None) -> GaussianData:
     """Wrap validated data; the centring point is the weighted column mean."""
     X = np.ascontiguousarray(X, dtype=np.float64)
     w = np.ones(X.shape[0]) if w is None else np.ascontiguousarray(w, dtype=np.float64)
-    shift = np.ascontiguousarray(w @ X / w.sum())  # no n x d temporary
-    return GaussianData(X, w, shift)
+    total = w.sum()
+    # einsum's own loops, not BLAS: a fixed summation order whatever the threads
+    shift = np.ascontiguousarray(np.einsum("i,ij->j", w, X) / total)
+    variances = np.array([np.einsum("i,i,i->", w, X[:, j] - shift[j], X[:, j] - shift[j])
+                          for j in range(X.shape[1])]) / total
+    return GaussianData(X, w, shift, variances)
 
 
 def cholesky_precisions(covariances: np.ndarray, covariance_type: str) -> np.ndarray:
@@ -99,7 +110,11 @@ def cholesky_precisions(covariances: np.ndarray, covariance_type: str) -> np.nda
             chol, info = lapack.dpotrf(cov, lower=1, clean=1)
             if info == 0:
                 inv, info = lapack.dtrtri(chol, lower=1)
-            if info != 0 or not np.all(np.isfinite(chol)):
+            # chol[j, j]^2 / cov[j, j] = 1 - R^2 of column j on the earlier ones:
+            # at ~100 eps it is a linear combination of them to round-off
+            # (a test that, unlike the condition number, ignores column scales)
+            if info != 0 or not np.all(np.isfinite(chol)) or np.min(
+                    np.diag(chol) / np.sqrt(np.diag(cov))) <= _SINGULAR:
                 what = "the tied covariance" if covariance_type == "tied" else f"component {k}"
                 raise DegenerateFitError(
                     f"{what} has a singular covariance matrix (it collapsed onto too few "
@@ -218,39 +233,41 @@ class GaussianMixtureModel:
         moments = ("diag" if self.covariance_type in ("diag", "spherical") else "full"
                    ) if stats else "none"
         S = np.empty((K, _gaussian.n_statistics(d, moments))) if stats else None
+        centres = np.ascontiguousarray(params.means - data.shift) if stats else None
         ll = _gaussian.estep(data.X, data.w, data.shift, density, P, mP, cst, moments,
-                             S, resp, logprob, self.n_threads)
+                             S, centres, resp, logprob, self.n_threads)
         if not stats:
             return None, ll
         N, S1, S2 = S[:, 0], S[:, 1:d + 1], S[:, d + 1:]
         if moments == "full":
             S2 = _unvech(S2, d)
-            if self.covariance_type == "tied":
-                S2 = S2.sum(0)  # sum_k r_ik = 1: the pooled second moments
-        return GaussianStats(N, S1, S2, data.shift), ll
+        return GaussianStats(N, S1, S2, params.means), ll
 
-    # -- M-step (scikit-learn's estimators, written on centred statistics) --
+    # -- M-step: scikit-learn's estimators, on per-component centred statistics
     def mstep(self, stats: GaussianStats) -> GaussianParams:
         ct, reg = self.covariance_type, self.reg_covar
         N_raw = stats.N
         nk = N_raw + 10 * np.finfo(float).eps
-        m = stats.S1 / nk[:, None]  # centred means
+        m = stats.S1 / nk[:, None]  # each new mean, relative to its centre
         d = m.shape[1]
-        if ct == "full":
+        if ct in ("full", "tied"):
+            # sum_i r_ik (x_i - mean_k)(x_i - mean_k)' from moments about centre_k
             S1m = np.einsum("ki,kj->kij", stats.S1, m)
-            cov = (stats.S2 - S1m - S1m.transpose(0, 2, 1)
-                   + N_raw[:, None, None] * np.einsum("ki,kj->kij", m, m)) / nk[:, None, None]
-            cov = 0.5 * (cov + cov.transpose(0, 2, 1))
-            cov[:, np.arange(d), np.arange(d)] += reg
-        elif ct == "tied":
-            cov = (stats.S2 - (nk[:, None] * m).T @ m) / nk.sum()
-            cov = 0.5 * (cov + cov.T)
-            cov.flat[:: d + 1] += reg
+            scatter = (stats.S2 - S1m - S1m.transpose(0, 2, 1)
+                       + N_raw[:, None, None] * np.einsum("ki,kj->kij", m, m))
+            if ct == "full":
+                cov = scatter / nk[:, None, None]
+                cov[:, np.arange(d), np.arange(d)] += reg
+            else:
+                cov = scatter.sum(0) / nk.sum()
+                cov.flat[:: d + 1] += reg
         else:
-            cov = (stats.S2 / nk[:, None] - 2.0 * m * (stats.S1 / nk[:, None]) + m**2) + reg
+            cov = (stats.S2 - 2.0 * m * stats.S1 + N_raw[:, None] * m**2) / nk[:, None] + reg
             if ct == "spherical":
                 cov = cov.mean(1)
-        return make_params(nk / nk.sum(), m + stats.shift, cov, ct)
+        # a component with no weight keeps scikit-learn's mean, S1 / nk ~ 0
+        means = (stats.S1 + N_raw[:, None] * stats.centres) / nk[:, None]
+        return make_params(nk / nk.sum(), means, cov, ct)
 
     def n_parameters(self, d: int) -> int:
         K, ct = self.n_components, self.covariance_type
@@ -265,36 +282,26 @@ class GaussianMixtureModel:
 def stats_from_resp(data: GaussianData, resp: np.ndarray, covariance_type: str,
                     chunk: int = 16384) -> GaussianStats:
     """Statistics for given responsibilities (for starting values only: the
-    kernel computes them during EM without an (n, K) weight matrix).  Rows go
-    in chunks, so the temporaries stay small whatever n is."""
+    kernel computes them during EM without an (n, K) weight matrix).  Two
+    passes: the means, then the moments about them; rows go in chunks so the
+    temporaries stay small whatever n is."""
     K, d = resp.shape[1], data.X.shape[1]
     N, S1 = np.zeros(K), np.zeros((K, d))
-    S2 = np.zeros({"full": (K, d, d), "tied": (d, d)}.get(covariance_type, (K, d)))
-    for start in range(0, data.X.shape[0], chunk):
-        rows = slice(start, start + chunk)
-        Xc = data.X[rows] - data.shift
-        w = data.w[rows]
-        R = resp[rows] * w[:, None]
+    for rows in _chunks(data.X.shape[0], chunk):
+        R = resp[rows] * data.w[rows, None]
         N += R.sum(0)
-        S1 += R.T @ Xc
-        if covariance_type == "full":
-            for k in range(K):
-                S2[k] += (Xc.T * R[:, k]) @ Xc
-        elif covariance_type == "tied":
-            S2 += (Xc.T * w) @ Xc
-        else:
-            S2 += R.T @ (Xc * Xc)
-    return GaussianStats(N, S1, S2, data.shift)
+        S1 += R.T @ data.X[rows]
+    centres = S1 / np.maximum(N, np.finfo(float).tiny)[:, None]
+    S1 = np.zeros((K, d))
+    S2 = np.zeros((K, d, d) if covariance_type in ("full", "tied") else (K, d))
+    for rows in _chunks(data.X.shape[0], chunk):
+        R = resp[rows] * data.w[rows, None]
+        for k in range(K):
+            Xc = data.X[rows] - centres[k]
+            S1[k] += R[:, k] @ Xc
+            S2[k] += (Xc.T * R[:, k]) @ Xc if S2.ndim == 3 else R[:, k] @ (Xc * Xc)
+    return GaussianStats(N, S1, S2, centres)
 
 
-def data_variances(stats: GaussianStats, covariance_type: str) -> np.ndarray:
-    """Column variances of the data, read off the statistics of any E-step
-    (responsibilities sum to one, so the components' moments add up)."""
-    if covariance_type == "full":
-        total = np.einsum("kjj->j", stats.S2)
-    elif covariance_type == "tied":
-        total = np.diag(stats.S2)
-    else:
-        total = stats.S2.sum(0)
-    weight = stats.N.sum()
-    return total / weight - (stats.S1.sum(0) / weight) ** 2
+def _chunks(n: int, size: int):
+    return (slice(start, start + size) for start in range(0, n, size))

@@ -13,6 +13,7 @@ import warnings
 import numpy as np
 
 from . import gaussian
+from ._threads import single_threaded_blas
 from ._validation import check_data, check_int, check_number, check_weights
 from .engine import StoppingRules, check_random_state, run_em_restarts, warn_about
 from .kmeans import kmeans, kmeans_plusplus
@@ -138,6 +139,8 @@ class GaussianMixture:
         check_int(self.max_iter, "max_iter", 1)
         check_number(self.tol, "tol")
         check_number(self.reg_covar, "reg_covar")
+        if self.n_threads is not None:
+            check_int(self.n_threads, "n_threads", 1)
         if self.covariance_type not in gaussian.COVARIANCE_TYPES:
             raise ValueError(f"covariance_type must be one of {gaussian.COVARIANCE_TYPES}, "
                              f"got {self.covariance_type!r}")
@@ -221,13 +224,18 @@ class GaussianMixture:
         total = data.total_weight
         rules = StoppingRules(rtol=0.0, atol=self.tol * total, max_iter=self.max_iter)
         if self.warm_start and hasattr(self, "weights_"):
-            previous = gaussian.GaussianParams(self.weights_, self.means_, self.covariances_,
-                                               self.precisions_cholesky_, self.covariance_type)
+            previous = self._params()
+            if previous.means.shape != (self.n_components, Xa.shape[1]):
+                raise ValueError(
+                    f"warm_start: the previous fit has {previous.means.shape[0]} components "
+                    f"and {previous.means.shape[1]} features, this one asks for "
+                    f"{self.n_components} and has {Xa.shape[1]}; set warm_start=False")
             init, n_init = (lambda rng: previous), 1
         else:
             init, n_init = (lambda rng: self._initial_params(model, data, rng, inits)), self.n_init
-        result = run_em_restarts(model, data, init, n_init, self.random_state, rules,
-                                 final_mstep=True, warn=False)
+        with single_threaded_blas():
+            result = run_em_restarts(model, data, init, n_init, self.random_state, rules,
+                                     final_mstep=True, warn=False)
         warn_about(result, stacklevel=3)
         p = result.params
         self.weights_, self.means_ = p.weights, p.means
@@ -239,11 +247,13 @@ class GaussianMixture:
         self.loglik_, self.loglik_trace_ = result.loglik, result.loglik_trace
         self.stop_reason_ = result.stop_reason
         self.n_features_in_ = Xa.shape[1]
+        self._fitted_covariance_type = self.covariance_type
         if columns is not None:
             self.feature_names_in_ = np.asarray(columns, dtype=object)
         elif hasattr(self, "feature_names_in_"):
             del self.feature_names_in_
-        self.degenerate_components_ = _degenerate(result, self.reg_covar, constant)
+        self.degenerate_components_ = _degenerate(result, self.reg_covar, data.variances,
+                                                  constant)
         for k, why in self.degenerate_components_.items():
             warnings.warn(f"component {k} {why}; use fewer components, other starting "
                           "values (n_init, random_state) or rescale the data",
@@ -258,6 +268,9 @@ class GaussianMixture:
     def _params(self):
         if not hasattr(self, "weights_"):
             raise AttributeError("this GaussianMixture is not fitted yet; call fit first")
+        if self.covariance_type != self._fitted_covariance_type:
+            raise ValueError(f"covariance_type was changed to {self.covariance_type!r} after "
+                             f"fitting with {self._fitted_covariance_type!r}; fit again")
         return gaussian.GaussianParams(self.weights_, self.means_, self.covariances_,
                                        self.precisions_cholesky_, self.covariance_type)
 
@@ -271,11 +284,13 @@ class GaussianMixture:
         if columns is not None and names is not None and list(names) != columns:
             raise ValueError(f"X's columns {columns} differ from those seen in fit "
                              f"{list(names)}")
-        model = gaussian.GaussianMixtureModel(self.n_components, self.covariance_type,
-                                              self.reg_covar, self.n_threads)
+        K = params.means.shape[0]
+        model = gaussian.GaussianMixtureModel(K, self.covariance_type, self.reg_covar,
+                                              self.n_threads)
         logprob = np.empty(Xa.shape[0])
-        r = np.empty((Xa.shape[0], self.n_components)) if resp else None
-        model.estep(gaussian.prepare(Xa), params, stats=False, resp=r, logprob=logprob)
+        r = np.empty((Xa.shape[0], K)) if resp else None
+        with single_threaded_blas():
+            model.estep(gaussian.prepare(Xa), params, stats=False, resp=r, logprob=logprob)
         return logprob, r
 
     def score_samples(self, X):
@@ -312,12 +327,13 @@ class GaussianMixture:
             else:
                 cov = self.covariances_[k] * np.eye(d)
             draws.append(rng.multivariate_normal(mean, cov, int(count)))
-        labels = np.repeat(np.arange(self.n_components), counts)
+        labels = np.repeat(np.arange(len(counts)), counts)
         return np.vstack(draws), labels
 
     def _n_parameters(self):
-        model = gaussian.GaussianMixtureModel(self.n_components, self.covariance_type)
-        return model.n_parameters(self.means_.shape[1])
+        params = self._params()
+        model = gaussian.GaussianMixtureModel(params.means.shape[0], self.covariance_type)
+        return model.n_parameters(params.means.shape[1])
 
     def bic(self, X):
         """Bayesian information criterion, scikit-learn's sign: smaller is better."""
@@ -334,14 +350,14 @@ class DegenerateComponentWarning(UserWarning):
     """A fitted component is empty or has collapsed onto a point or a line."""
 
 
-def _degenerate(result, reg_covar, constant) -> dict:
+def _degenerate(result, reg_covar, variances, constant) -> dict:
     """{component: reason} for components that are empty or singular.
 
     Constant columns are left out of the singularity check: they were
     reported when the fit started."""
     out = {}
     total = result.stats.N.sum()
-    variances = gaussian.data_variances(result.stats, result.params.covariance_type)
+    variances = variances.copy()
     variances[constant] = 0.0
     for k in gaussian.singular_components(result.params, reg_covar, variances):
         out[k] = ("has a singular covariance: it collapsed onto a point or a line, and "
@@ -369,10 +385,10 @@ def _initial_resp(method, data, K, rng):
         return resp
     resp = np.zeros((n, K))
     if method == "kmeans":
-        labels, _ = kmeans(data.X, K, rng, data.w)
+        labels, _ = kmeans(data.X, K, rng, data.w, data.shift)
         resp[np.arange(n), labels] = 1.0
     elif method == "k-means++":
-        resp[kmeans_plusplus(data.X, K, rng, data.w), np.arange(K)] = 1.0
+        resp[kmeans_plusplus(data.X, K, rng, data.w, data.shift), np.arange(K)] = 1.0
     else:
         resp[rng.choice(n, size=K, replace=False), np.arange(K)] = 1.0
     return resp

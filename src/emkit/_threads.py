@@ -1,0 +1,15 @@
+"""Keep BLAS to one thread while emkit's OpenMP kernels run.
+
+The kernels call BLAS from inside their own threads.  A threaded BLAS would
+start more threads per call (oversubscribing the cores) and, reading
+``OMP_NUM_THREADS`` itself, could split sums differently for different
+thread counts; pinned to one thread it does neither.
+"""
+from __future__ import annotations
+
+from threadpoolctl import threadpool_limits
+
+
+def single_threaded_blas():
+    """Context manager: BLAS libraries run single-threaded inside it."""
+    return threadpool_limits(limits=1, user_api="blas")
