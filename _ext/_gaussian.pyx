@@ -14,7 +14,7 @@ others loses nothing to cancellation when its covariance is formed.
 from cython.parallel cimport prange, parallel
 from libc.stdlib cimport malloc, calloc, free
 from libc.math cimport log
-from scipy.linalg.cython_blas cimport dgemm, dgemv
+from scipy.linalg.cython_blas cimport dgemm
 
 cdef extern from *:
     """
@@ -137,7 +137,7 @@ def estep(const double[:, ::1] X, const double[::1] w, const double[::1] shift,
     _check_shapes(X, w, shift, dens, P, mP, K, m, S, C, resp, logprob)
 
     # block and chunk sizes depend on the problem only, never on the threads
-    cdef Py_ssize_t widest = max(m, nY, K, d, 1)
+    cdef Py_ssize_t widest = max(2 * d, nY, K, 1)
     cdef Py_ssize_t block = max(16, min(<Py_ssize_t> MAX_BLOCK, BLOCK_DOUBLES // widest))
     cdef Py_ssize_t stride = 1 + K * m
     cdef Py_ssize_t nch = max(1, min((n + block - 1) // block, <Py_ssize_t> MAX_CHUNKS,
@@ -161,7 +161,7 @@ def estep(const double[:, ::1] X, const double[::1] w, const double[::1] shift,
     # every thread's block buffers, allocated up front so that a failure is an
     # exception here rather than a crash inside the parallel region; each is
     # laid out (something x block) so that the inner loops run over rows
-    cdef Py_ssize_t per_thread = (d + nY + 1 + K + (m + d + 1) + 2) * block
+    cdef Py_ssize_t per_thread = (d + nY + 1 + K + 2 * d + 2) * block
     cdef double* buffers = <double*> malloc(nthr * per_thread * sizeof(double))
     if buffers == NULL:
         free(acc)
@@ -172,7 +172,7 @@ def estep(const double[:, ::1] X, const double[::1] w, const double[::1] shift,
         Y = xT + d * block
         L = Y + (nY + 1) * block
         T = L + K * block
-        lse = T + (m + d + 1) * block
+        lse = T + 2 * d * block
         for c in prange(nch, schedule='dynamic'):
             mine = acc + c * stride
             r0 = c * rows_per_chunk
@@ -321,41 +321,72 @@ cdef double _responsibilities(double* L, double* lse, double* sm, const double* 
     return ll
 
 
+cdef inline double _dot(const double* a, const double* b, Py_ssize_t n) noexcept nogil:
+    """sum_i a_i b_i with eight running sums: gcc turns them into two vector
+    accumulators (independent chains) without licence to reorder floating-point
+    sums, since the order is the one written here."""
+    cdef double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
+    cdef double s4 = 0.0, s5 = 0.0, s6 = 0.0, s7 = 0.0
+    cdef Py_ssize_t i = 0
+    while i + 8 <= n:
+        s0 += a[i] * b[i]
+        s1 += a[i + 1] * b[i + 1]
+        s2 += a[i + 2] * b[i + 2]
+        s3 += a[i + 3] * b[i + 3]
+        s4 += a[i + 4] * b[i + 4]
+        s5 += a[i + 5] * b[i + 5]
+        s6 += a[i + 6] * b[i + 6]
+        s7 += a[i + 7] * b[i + 7]
+        i = i + 8
+    while i < n:
+        s0 += a[i] * b[i]
+        i = i + 1
+    return ((s0 + s4) + (s1 + s5)) + ((s2 + s6) + (s3 + s7))
+
+
+cdef inline double _sum(const double* a, Py_ssize_t n) noexcept nogil:
+    """sum_i a_i, four running sums as in _dot."""
+    cdef double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
+    cdef Py_ssize_t i = 0
+    while i + 4 <= n:
+        s0 += a[i]
+        s1 += a[i + 1]
+        s2 += a[i + 2]
+        s3 += a[i + 3]
+        i = i + 4
+    while i < n:
+        s0 += a[i]
+        i = i + 1
+    return (s0 + s1) + (s2 + s3)
+
+
 cdef void _accumulate(const double* xT, const double* c, double* r, const double* w,
                       double* T, Py_ssize_t nb, Py_ssize_t d, Py_ssize_t m, int smode,
                       double* out) noexcept nogil:
-    """out (m) += T(X - c)' (w r) for one component over one block.
+    """out (m) += sum_i w_i r_i T(x_i - c) for one component over one block.
 
-    r (nb) holds r_ik on entry and w_i r_ik after; T is scratch (m + d rows).
+    T(x) = (1, x, vech(x x')) or (1, x, x * x); r (nb) holds r_ik on entry and
+    w_i r_ik after; T is scratch of 2d rows: x - c, then z = w r (x - c).  Each
+    statistic is one dot product over the block's rows.
     """
     cdef Py_ssize_t i, j, a, b, row = 1 + d
-    cdef double* t
-    cdef const double* xa
-    cdef const double* xb
+    cdef double* xc = T
+    cdef double* z = T + d * nb
     cdef double cj
-    cdef int one = 1, mm = <int> m, nbi = <int> nb
-    cdef double alpha = 1.0, beta = 1.0
-    cdef char trans = b'T'
     for i in range(nb):
         r[i] *= w[i]
-    # T (m x nb): each row's statistics about c, one row of T per statistic
-    for i in range(nb):
-        T[i] = 1.0
     for j in range(d):
         cj = c[j]
-        t = T + (1 + j) * nb
         for i in range(nb):
-            t[i] = xT[j * nb + i] - cj
+            xc[j * nb + i] = xT[j * nb + i] - cj
+            z[j * nb + i] = r[i] * xc[j * nb + i]
+    out[0] += _sum(r, nb)
     for a in range(d):
-        xa = T + (1 + a) * nb
+        out[1 + a] += _sum(z + a * nb, nb)
+    for a in range(d):
         for b in range(a, d if smode == SM_FULL else a + 1):
-            xb = T + (1 + b) * nb
-            t = T + row * nb
-            for i in range(nb):
-                t[i] = xa[i] * xb[i]
+            out[row] += _dot(z + a * nb, xc + b * nb, nb)
             row = row + 1
-    # out += T r: T is column-major (nb x m), so this is T' r in BLAS terms
-    dgemv(&trans, &nbi, &mm, &alpha, T, &nbi, r, &one, &beta, out, &one)
 
 
 def max_threads():
