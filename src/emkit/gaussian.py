@@ -83,7 +83,6 @@ class GaussianData:
         return float(self.w.sum())
 
 
-
 def prepare(X: np.ndarray, w: np.ndarray | None = None) -> GaussianData:
     """Wrap validated data; the centring point is the weighted column mean."""
     X = np.ascontiguousarray(X, dtype=np.float64)
@@ -117,8 +116,9 @@ def cholesky_precisions(covariances: np.ndarray, covariance_type: str) -> np.nda
                     np.diag(chol) / np.sqrt(np.diag(cov))) <= _SINGULAR:
                 what = "the tied covariance" if covariance_type == "tied" else f"component {k}"
                 raise DegenerateFitError(
-                    f"{what} has a singular covariance matrix (it collapsed onto too few "
-                    "points); increase reg_covar, use fewer components or rescale the data"
+                    f"{what} has a singular covariance matrix (too few points for it, or "
+                    "collinear columns); increase reg_covar, use fewer components, or drop "
+                    "redundant columns"
                 )
             out[k] = inv.T
         return out[0] if covariance_type == "tied" else out

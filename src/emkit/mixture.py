@@ -267,7 +267,7 @@ class GaussianMixture:
     # -- using a fitted mixture ----------------------------------------------
     def _params(self):
         if not hasattr(self, "weights_"):
-            raise AttributeError("this GaussianMixture is not fitted yet; call fit first")
+            raise NotFittedError("this GaussianMixture is not fitted yet; call fit first")
         if self.covariance_type != self._fitted_covariance_type:
             raise ValueError(f"covariance_type was changed to {self.covariance_type!r} after "
                              f"fitting with {self._fitted_covariance_type!r}; fit again")
@@ -344,6 +344,11 @@ class GaussianMixture:
         """Akaike information criterion (smaller is better)."""
         n = np.asarray(X).shape[0]
         return -2.0 * self.score(X) * n + 2.0 * self._n_parameters()
+
+
+class NotFittedError(ValueError, AttributeError):
+    """The estimator is used before ``fit`` (a ValueError and an AttributeError,
+    as scikit-learn's)."""
 
 
 class DegenerateComponentWarning(UserWarning):
