@@ -345,19 +345,24 @@ cdef inline double _dot(const double* a, const double* b, Py_ssize_t n) noexcept
 
 
 cdef inline double _sum(const double* a, Py_ssize_t n) noexcept nogil:
-    """sum_i a_i, four running sums as in _dot."""
+    """sum_i a_i, eight running sums as in _dot."""
     cdef double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
+    cdef double s4 = 0.0, s5 = 0.0, s6 = 0.0, s7 = 0.0
     cdef Py_ssize_t i = 0
-    while i + 4 <= n:
+    while i + 8 <= n:
         s0 += a[i]
         s1 += a[i + 1]
         s2 += a[i + 2]
         s3 += a[i + 3]
-        i = i + 4
+        s4 += a[i + 4]
+        s5 += a[i + 5]
+        s6 += a[i + 6]
+        s7 += a[i + 7]
+        i = i + 8
     while i < n:
         s0 += a[i]
         i = i + 1
-    return (s0 + s1) + (s2 + s3)
+    return ((s0 + s4) + (s1 + s5)) + ((s2 + s6) + (s3 + s7))
 
 
 cdef void _accumulate(const double* xT, const double* c, double* r, const double* w,
