@@ -4,12 +4,15 @@ and weighted sufficient statistics in one pass over row blocks.
 
 Rows are split into a fixed set of chunks that depends only on the problem
 size; each chunk accumulates its own statistics, and the chunks are summed in
-order afterwards, so results are bit-identical for any number of threads.
+order afterwards, so results are bit-identical for any number of threads (the
+caller keeps BLAS single-threaded, see emkit._threads).
+
 Statistics: with T(x) = (1, x, vech(x x')) (or (1, x, x*x) for diagonal
-models), component k's block contribution is T(X - c_k)' (w r_k), one
-matrix-vector product.  Moments are taken about a centre per component (the
-caller passes the current means), so that a tight component far from the
-others loses nothing to cancellation when its covariance is formed.
+models), component k's block contribution is sum_i w_i r_ik T(x_i - c_k),
+formed as vectorised dot products over the block's rows.  Moments are taken
+about a centre per component (the caller passes the current means), so that
+a tight component far from the others loses nothing to cancellation when its
+covariance is formed.
 """
 from cython.parallel cimport prange, parallel
 from libc.stdlib cimport malloc, calloc, free
