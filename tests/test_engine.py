@@ -155,3 +155,16 @@ def test_integer_weights_equal_repeated_rows(ct):
     np.testing.assert_allclose(weighted.means_, repeated.means_, rtol=1e-10)
     np.testing.assert_allclose(weighted.covariances_, repeated.covariances_, rtol=1e-10)
     assert weighted.loglik_ == pytest.approx(repeated.loglik_, rel=1e-12)
+
+
+@pytest.mark.parametrize("init", ["kmeans", "random_from_data"])
+def test_zero_weight_rows_are_absent(init):
+    """Rows of weight 0 change nothing, even absurd ones (they are dropped)."""
+    X = blobs(n=300, d=2, K=3, seed=8)
+    outliers = np.array([[1e200, 1e200], [1e6, -1e6], [-1e6, 1e6]])
+    w = np.r_[np.ones(len(X)), np.zeros(3)]
+    kw = dict(init_params=init, n_init=2, random_state=0)
+    with_zeros = emkit.GaussianMixture(3, **kw).fit(np.vstack([X, outliers]), sample_weight=w)
+    without = emkit.GaussianMixture(3, **kw).fit(X)
+    np.testing.assert_array_equal(with_zeros.means_, without.means_)
+    assert with_zeros.loglik_ == without.loglik_

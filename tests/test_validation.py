@@ -42,7 +42,7 @@ def test_dataframe_errors_name_the_column():
 
 
 def test_too_few_rows_for_components():
-    with pytest.raises(ValueError, match=r"3 rows but n_components=5"):
+    with pytest.raises(ValueError, match=r"3 rows of positive weight but n_components=5"):
         emkit.GaussianMixture(5).fit(np.random.default_rng(0).normal(size=(3, 2)))
 
 

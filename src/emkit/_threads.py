@@ -7,9 +7,18 @@ thread counts; pinned to one thread it does neither.
 """
 from __future__ import annotations
 
-from threadpoolctl import threadpool_limits
+import functools
+
+from threadpoolctl import ThreadpoolController
+
+
+@functools.cache
+def _controller() -> ThreadpoolController:
+    # finding the loaded libraries takes milliseconds: do it once (numpy's and
+    # scipy's BLAS are loaded by the time emkit's kernels first run)
+    return ThreadpoolController()
 
 
 def single_threaded_blas():
     """Context manager: BLAS libraries run single-threaded inside it."""
-    return threadpool_limits(limits=1, user_api="blas")
+    return _controller().limit(limits=1, user_api="blas")

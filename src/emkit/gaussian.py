@@ -122,8 +122,13 @@ def cholesky_precisions(covariances: np.ndarray, covariance_type: str) -> np.nda
                 )
             out[k] = inv.T
         return out[0] if covariance_type == "tied" else out
-    bad = np.flatnonzero(np.atleast_1d(covariances <= 0.0).reshape(covariances.shape[0], -1).any(1))
-    if bad.size or not np.all(np.isfinite(covariances)):
+    per_component = covariances.reshape(covariances.shape[0], -1)
+    if not np.all(np.isfinite(per_component)):
+        bad = np.flatnonzero(~np.isfinite(per_component).all(1)).tolist()
+        raise DegenerateFitError(f"component(s) {bad} have non-finite variances (the data's "
+                                 "squares overflow?); rescale the data")
+    bad = np.flatnonzero((per_component <= 0.0).any(1))
+    if bad.size:
         raise DegenerateFitError(
             f"component(s) {bad.tolist()} have a zero or negative variance (collapsed); "
             "increase reg_covar, use fewer components or rescale the data"

@@ -212,10 +212,14 @@ class GaussianMixture:
         """
         self._check_settings()
         Xa, columns = check_data(X, "X")
-        if Xa.shape[0] < self.n_components:
-            raise ValueError(f"X has {Xa.shape[0]} rows but n_components={self.n_components}:"
-                             " need at least one row per component")
         w = check_weights(sample_weight, Xa.shape[0])
+        if w is not None and np.any(w == 0):
+            # a row of weight 0 is absent: not a start, not an overflow risk
+            Xa, w = Xa[w > 0], w[w > 0]
+        if Xa.shape[0] < self.n_components:
+            raise ValueError(f"X has {Xa.shape[0]} rows of positive weight but "
+                             f"n_components={self.n_components}: need at least one row "
+                             "per component")
         constant = _check_constant_columns(Xa, columns, self.reg_covar)
         inits = self._check_inits(Xa.shape[1])
         model = gaussian.GaussianMixtureModel(self.n_components, self.covariance_type,
