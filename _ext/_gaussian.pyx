@@ -195,8 +195,8 @@ def estep(const double[:, ::1] X, const double[::1] w, const double[::1] shift,
                             resp_p[(b0 + i) * K + k] = L[k * nb + i]
                 if smode != SM_NONE:
                     for k in range(K):
-                        _accumulate(xT, C_p + k * d, L + k * nb, &w[b0], T, nb, d, m,
-                                    smode, mine + 1 + k * m)
+                        _accumulate(xT, C_p + k * d, L + k * nb, &w[b0], T, nb, d, smode,
+                                    mine + 1 + k * m)
                 b0 = b0 + nb
     free(buffers)
 
@@ -369,9 +369,9 @@ cdef inline double _sum(const double* a, Py_ssize_t n) noexcept nogil:
 
 
 cdef void _accumulate(const double* xT, const double* c, double* r, const double* w,
-                      double* T, Py_ssize_t nb, Py_ssize_t d, Py_ssize_t m, int smode,
+                      double* T, Py_ssize_t nb, Py_ssize_t d, int smode,
                       double* out) noexcept nogil:
-    """out (m) += sum_i w_i r_i T(x_i - c) for one component over one block.
+    """out += sum_i w_i r_i T(x_i - c) for one component over one block.
 
     T(x) = (1, x, vech(x x')) or (1, x, x * x); r (nb) holds r_ik on entry and
     w_i r_ik after; T is scratch of 2d rows: x - c, then z = w r (x - c).  Each
