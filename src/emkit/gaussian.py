@@ -106,9 +106,7 @@ def cholesky_precisions(covariances: np.ndarray, covariance_type: str) -> np.nda
         covs = covariances[None] if covariance_type == "tied" else covariances
         out = np.empty_like(covs)
         for k, cov in enumerate(covs):
-            chol, info = lapack.dpotrf(cov, lower=1, clean=1)
-            if info == 0:
-                inv, info = lapack.dtrtri(chol, lower=1)
+            chol, out[k], info = _factor(cov)
             # chol[j, j]^2 / cov[j, j] = 1 - R^2 of column j on the earlier ones:
             # at ~100 eps it is a linear combination of them to round-off
             # (a test that, unlike the condition number, ignores column scales)
@@ -120,7 +118,6 @@ def cholesky_precisions(covariances: np.ndarray, covariance_type: str) -> np.nda
                     "collinear columns); increase reg_covar, use fewer components, or drop "
                     "redundant columns"
                 )
-            out[k] = inv.T
         return out[0] if covariance_type == "tied" else out
     per_component = covariances.reshape(covariances.shape[0], -1)
     if not np.all(np.isfinite(per_component)):
@@ -134,6 +131,37 @@ def cholesky_precisions(covariances: np.ndarray, covariance_type: str) -> np.nda
             "increase reg_covar, use fewer components or rescale the data"
         )
     return 1.0 / np.sqrt(covariances)
+
+
+def _factor(cov: np.ndarray):
+    """(lower Cholesky factor L of cov, upper factor U = L^-T of its inverse, LAPACK info)."""
+    chol, info = lapack.dpotrf(cov, lower=1, clean=1)
+    inv = chol
+    if info == 0:
+        inv, info = lapack.dtrtri(chol, lower=1)
+    return chol, inv.T, info
+
+
+def precision_factors(covariances: np.ndarray) -> np.ndarray:
+    """Upper factors U_k (precision_k = U_k U_k') of (K, d, d) covariances that the
+    caller has already found non-singular by its own test."""
+    out = np.empty_like(covariances)
+    for k, cov in enumerate(covariances):
+        _, out[k], info = _factor(cov)
+        if info != 0:
+            raise DegenerateFitError(f"component {k} has a singular covariance matrix")
+    return out
+
+
+def scatter_matrices(stats: GaussianStats, nk: np.ndarray) -> np.ndarray:
+    """Each component's weighted scatter about its new mean centre_k + S1_k / nk_k:
+    (K, d, d), or (K, d) diagonals when the statistics are diagonal."""
+    m = stats.S1 / nk[:, None]
+    if stats.S2.ndim == 3:
+        S1m = np.einsum("ki,kj->kij", stats.S1, m)
+        return (stats.S2 - S1m - S1m.transpose(0, 2, 1)
+                + stats.N[:, None, None] * np.einsum("ki,kj->kij", m, m))
+    return stats.S2 - 2.0 * m * stats.S1 + stats.N[:, None] * m**2
 
 
 def singular_components(params: GaussianParams, reg_covar: float, data_var: np.ndarray,
@@ -253,13 +281,9 @@ class GaussianMixtureModel:
         ct, reg = self.covariance_type, self.reg_covar
         N_raw = stats.N
         nk = N_raw + 10 * np.finfo(float).eps
-        m = stats.S1 / nk[:, None]  # each new mean, relative to its centre
-        d = m.shape[1]
+        d = stats.S1.shape[1]
+        scatter = scatter_matrices(stats, nk)
         if ct in ("full", "tied"):
-            # sum_i r_ik (x_i - mean_k)(x_i - mean_k)' from moments about centre_k
-            S1m = np.einsum("ki,kj->kij", stats.S1, m)
-            scatter = (stats.S2 - S1m - S1m.transpose(0, 2, 1)
-                       + N_raw[:, None, None] * np.einsum("ki,kj->kij", m, m))
             if ct == "full":
                 cov = scatter / nk[:, None, None]
                 cov[:, np.arange(d), np.arange(d)] += reg
@@ -267,7 +291,7 @@ class GaussianMixtureModel:
                 cov = scatter.sum(0) / nk.sum()
                 cov.flat[:: d + 1] += reg
         else:
-            cov = (stats.S2 - 2.0 * m * stats.S1 + N_raw[:, None] * m**2) / nk[:, None] + reg
+            cov = scatter / nk[:, None] + reg
             if ct == "spherical":
                 cov = cov.mean(1)
         # a component with no weight keeps scikit-learn's mean, S1 / nk ~ 0
