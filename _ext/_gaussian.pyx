@@ -87,6 +87,7 @@ cdef enum:
     BLOCK_DOUBLES = 65536  # a block's largest buffer stays near 512 KB (L2)
     MAX_CHUNKS = 64
     CHUNK_BUDGET = 4194304  # doubles of per-chunk statistics in all (32 MB)
+    SERIAL_WORK = 65536     # below this many (row x output) terms, one thread
 
 DENSITY = {"full": DENS_FULL, "tied": DENS_TIED, "diag": DENS_DIAG}
 MOMENTS = {"full": SM_FULL, "diag": SM_DIAG, "none": SM_NONE}
@@ -161,6 +162,11 @@ def estep(const double[:, ::1] X, const double[::1] w, const double[::1] shift,
     cdef double* resp_p = &resp[0, 0] if want_resp else NULL
     cdef const double* C_p = &C[0, 0] if m else NULL
     cdef int nthr = n_threads if n_threads > 0 else _omp_max_threads()
+    # waking threads costs more than a small E-step (mclust's sweeps make
+    # thousands of them); the chunks, and so the result, stay the same
+    if n * (nY + K + K * m) < SERIAL_WORK:
+        nthr = 1
+    nthr = <int> min(<Py_ssize_t> nthr, nch)
     # every thread's block buffers, allocated up front so that a failure is an
     # exception here rather than a crash inside the parallel region; each is
     # laid out (something x block) so that the inner loops run over rows

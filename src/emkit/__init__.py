@@ -2,6 +2,8 @@
 
 The building blocks:
 
+- :func:`mclust` -- mclust's model-based clustering (14 covariance models,
+  hierarchical starts, BIC/ICL), with :func:`mclust_bic` and :func:`mclust_icl`;
 - :class:`GaussianMixture` -- a scikit-learn-compatible Gaussian mixture;
 - :mod:`emkit.engine` -- the EM loop every model shares;
 - :mod:`emkit.datasets` -- bundled data sets.
@@ -9,6 +11,7 @@ The building blocks:
 from . import datasets, engine
 from ._gaussian import max_threads
 from .engine import ConvergenceWarning, DegenerateFitError, LikelihoodDecreaseWarning
+from .mclust_fit import mclust, mclust_bic, mclust_icl
 from .mixture import GaussianMixture
 
 __version__ = "0.1.0"
@@ -20,4 +23,7 @@ __all__ = [
     "datasets",
     "engine",
     "max_threads",
+    "mclust",
+    "mclust_bic",
+    "mclust_icl",
 ]

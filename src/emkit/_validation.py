@@ -7,11 +7,13 @@ import numpy as np
 import pandas as pd
 
 
-def check_data(X, name: str = "X", min_rows: int = 1) -> tuple[np.ndarray, list | None]:
+def check_data(X, name: str = "X", min_rows: int = 1,
+               missing: str = "drop or impute them first") -> tuple[np.ndarray, list | None]:
     """Return (float64 C-contiguous 2-D array, column names or None).
 
     Raises TypeError for non-numeric data and ValueError for wrong shapes,
-    empty input and NaN/inf, naming the offending columns.
+    empty input and NaN/inf, naming the offending columns; ``missing`` says
+    what to do about NaN/inf.
     """
     columns = None
     if isinstance(X, pd.Series):
@@ -44,8 +46,7 @@ def check_data(X, name: str = "X", min_rows: int = 1) -> tuple[np.ndarray, list 
         labels = [columns[c] if columns else f"column {c}" for c in cols]
         counts = (~finite).sum(axis=0)[cols]
         detail = ", ".join(f"{lab} ({cnt} value(s))" for lab, cnt in zip(labels, counts))
-        raise ValueError(f"{name} contains NaN or infinite values in {detail}; "
-                         "drop or impute them first")
+        raise ValueError(f"{name} contains NaN or infinite values in {detail}; {missing}")
     return np.ascontiguousarray(arr), columns
 
 

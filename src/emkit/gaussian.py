@@ -7,6 +7,7 @@ with precision = U U'), so that the estimator class is a thin shell.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -59,13 +60,18 @@ class GaussianStats:
     centres: np.ndarray
 
 
+@functools.lru_cache(maxsize=64)
+def _vech_positions(d: int) -> np.ndarray:
+    """For each entry of a d x d matrix, its position in the row-by-row upper triangle."""
+    iu, ju = np.triu_indices(d)
+    pos = np.empty((d, d), dtype=np.intp)
+    pos[iu, ju] = pos[ju, iu] = np.arange(iu.size)
+    return pos
+
+
 def _unvech(v: np.ndarray, d: int) -> np.ndarray:
     """(K, d(d+1)/2) upper triangles, row by row, to (K, d, d) symmetric matrices."""
-    out = np.empty((v.shape[0], d, d))
-    iu, ju = np.triu_indices(d)
-    out[:, iu, ju] = v
-    out[:, ju, iu] = v
-    return out
+    return v[:, _vech_positions(d)]
 
 
 @dataclass
