@@ -252,3 +252,14 @@ def test_command_line(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "emkit", "mclust", str(REF / "faithful.csv"),
                           "--models", "XYZ"], capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and "XYZ" in bad.stderr
+
+
+@pytest.mark.parametrize("name", ["single2d", "single1d"])
+def test_small_samples_and_one_component_print_like_mclust(name):
+    folder = REF / "single"
+    res = emkit.mclust(pd.read_csv(folder / f"{name}.csv"), verbose=False)
+    best = pd.read_csv(folder / f"{name}_best.csv").iloc[0]
+    assert (res.model_name, res.G, res.df) == (best["model"], best["G"], best["df"])
+    assert res.bic == pytest.approx(best["bic"], rel=RTOL)
+    ours = [line.rstrip() for line in str(res.summary(parameters=True)).splitlines()]
+    assert ours == r_text(folder / f"{name}_summary.txt")

@@ -268,9 +268,11 @@ class MclustSummary:
                     "", "Means:"]
             sigma = p.variance.sigma
             if r.d == 1:
-                out.append(rf.named_vector(p.pro.index, p.mean.to_numpy()[0]))
-                out += ["", "Variances:",
-                        rf.named_vector(p.pro.index, sigma[:, 0, 0])]
+                # mclust's one-component fit (X) returns unnamed numbers
+                vector = (rf.named_vector(p.pro.index, v) if r.G > 1
+                          else "[1] " + rf.format_numbers(v)[0]
+                          for v in (p.mean.to_numpy()[0], sigma[:, 0, 0]))
+                out += [next(vector), "", "Variances:", next(vector)]
             else:
                 out.append(rf.matrix(p.mean.index, [f"[,{g}]" for g in p.mean.columns],
                                      [p.mean[g].to_numpy() for g in p.mean.columns]))
