@@ -111,15 +111,21 @@ def test_summary_prints_like_mclust(fits, name):
     assert ours == r_text(EXTRA / f"{name}_summary.txt")
 
 
+def printed_table(table) -> list[str]:
+    """The table as printed, less emkit's closing note on failed fits (R has none)."""
+    text = str(table)
+    note = f"\n\n{len(table.reasons)} fit(s) failed (NA); .reasons says why"
+    assert text.endswith(note) == bool(table.reasons)
+    return [line.rstrip() for line in text.removesuffix(note).splitlines()]
+
+
 @pytest.mark.parametrize("name", ["faithful", "iris", "diabetes", "waiting"])
 def test_bic_and_icl_tables_print_like_mclust(fits, name):
     res, icl = fits[name]
-    ours = [line.rstrip() for line in str(res.BIC).split("\n\nFailed fits")[0].splitlines()]
-    assert ours == r_text(EXTRA / f"{name}_bic_table_print.txt")
+    assert printed_table(res.BIC) == r_text(EXTRA / f"{name}_bic_table_print.txt")
     assert [s.rstrip() for s in res.BIC.summary().splitlines()] == r_text(
         EXTRA / f"{name}_bic_summary_print.txt")
-    ours = [line.rstrip() for line in str(icl).split("\n\nFailed fits")[0].splitlines()]
-    assert ours == r_text(EXTRA / f"{name}_icl_table_print.txt")
+    assert printed_table(icl) == r_text(EXTRA / f"{name}_icl_table_print.txt")
 
 
 def test_failed_cells_say_why(fits):
@@ -152,7 +158,7 @@ def test_restricted_sweep_equals_mclust():
                          "restricted")
 
 
-def test_result_keeps_the_callers_index_and_data(fits):
+def test_result_keeps_the_callers_index_and_data():
     faithful = load("faithful")
     faithful.index = [f"row{i}" for i in range(len(faithful))]
     before = faithful.copy()
@@ -176,8 +182,9 @@ def test_kmeans_and_random_starts_are_reproducible():
     faithful = load("faithful")
     runs = [emkit.mclust_bic(faithful, G=range(2, 4), models=["VVV", "EEE"],
                              initialization=init, n_init=3, random_state=7, verbose=False)
-            for init in ("kmeans", "kmeans", "random")]
+            for init in ("kmeans", "kmeans", "random", "random")]
     pd.testing.assert_frame_equal(runs[0].table, runs[1].table)
+    pd.testing.assert_frame_equal(runs[2].table, runs[3].table)
     # two clusters are unambiguous: every start reaches mclust's optimum
     hc = emkit.mclust_bic(faithful, G=2, models=["VVV", "EEE"], verbose=False)
     for run in (runs[0], runs[2]):
@@ -193,6 +200,8 @@ def test_large_data_uses_a_seedable_subset_for_the_tree():
     a = emkit.mclust_bic(X, G=[2, 3], models=["EII", "VVV"], random_state=1, verbose=False)
     b = emkit.mclust_bic(X, G=[2, 3], models=["EII", "VVV"], random_state=1, verbose=False)
     pd.testing.assert_frame_equal(a.table, b.table)
+    other = emkit.mclust_bic(X, G=[2, 3], models=["EII", "VVV"], random_state=2, verbose=False)
+    assert not np.allclose(a.table.loc[3], other.table.loc[3], rtol=1e-9)  # the seed matters
     full = emkit.mclust_bic(X, G=[2, 3], models=["EII", "VVV"], subset=None, verbose=False)
     # two well-separated clusters: any sensible start finds the same optimum at G = 2
     assert a.table.loc[2].to_numpy() == pytest.approx(full.table.loc[2].to_numpy(), rel=1e-6)
@@ -263,3 +272,45 @@ def test_small_samples_and_one_component_print_like_mclust(name):
     assert res.bic == pytest.approx(best["bic"], rel=RTOL)
     ours = [line.rstrip() for line in str(res.summary(parameters=True)).splitlines()]
     assert ours == r_text(folder / f"{name}_summary.txt")
+
+
+def test_inputs_of_every_shape():
+    faithful = load("faithful")
+    as_array = emkit.mclust(faithful.to_numpy(), G=np.int64(2), models="VVV", verbose=False)
+    as_frame = emkit.mclust(faithful, G=[2], models=["VVV"], verbose=False)
+    assert as_array.bic == as_frame.bic
+    assert list(as_array.parameters.mean.index) == ["X1", "X2"]
+    waiting = faithful["waiting"]
+    one = emkit.mclust(waiting, verbose=False)
+    assert (one.model_name, one.G) == ("E", 2)
+    pred = one.predict(pd.Series([50.0, 80.0], index=["a", "b"]))
+    assert list(pred.classification.index) == ["a", "b"]
+    assert list(pred.classification) == [1, 2]
+    # reordered and extra columns are fine; a missing or wrong-sized one is named
+    new = faithful.assign(other=1.0)[["waiting", "other", "eruptions"]].head(3)
+    assert (as_frame.predict(new).z.to_numpy() == as_frame.predict(faithful.head(3)).z.to_numpy()).all()
+    with pytest.raises(ValueError, match="lacks the fitted column"):
+        as_frame.predict(faithful[["waiting"]])
+    with pytest.raises(ValueError, match="2 fitted columns"):
+        as_frame.predict(np.ones((2, 3)))
+    assert as_frame.predict().classification.equals(as_frame.classification)
+
+
+def test_small_and_duplicated_data_give_nan_cells_not_errors():
+    faithful = load("faithful")
+    repeated = pd.concat([faithful.head(5)] * 2, ignore_index=True)  # 5 distinct rows
+    table = emkit.mclust_bic(repeated, verbose=False)
+    assert table.table.loc[6:].isna().all().all()
+    assert "fewer than 6 distinct rows" in table.reasons[6, "VVV"]
+    tiny = emkit.mclust_bic(faithful.head(5), verbose=False)
+    assert list(tiny.table.index) == [1, 2, 3, 4, 5]  # mclust's default G, cut at n
+    wide = emkit.mclust_bic(pd.DataFrame(np.random.default_rng(0).normal(size=(4, 5))),
+                            verbose=False)
+    assert list(wide.table.columns) == ["EII", "VII", "EEI", "VEI", "EVI", "VVI"]  # n <= d
+
+
+def test_printing_an_all_failed_table():
+    X = pd.DataFrame({"a": [0.0, 0, 0, 1, 1, 1], "b": [0.0, 1, 2, 0, 1, 2]})
+    table = emkit.mclust_bic(X, G=[5, 6], models=["VVV"], verbose=False)
+    assert "None of the models could be fitted" in str(table)
+    assert "none" in table.summary()

@@ -45,14 +45,17 @@ def main(argv: list[str] | None = None) -> int:
 
     from .mclust_fit import mclust
 
-    data = pd.read_csv(args.csv)
+    try:
+        data = pd.read_csv(args.csv)
+    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as err:
+        parser.error(f"cannot read {args.csv}: {err}")
     if args.columns:
-        wanted = args.columns.split(",")
+        wanted = [c.strip() for c in args.columns.split(",")]
         missing = [c for c in wanted if c not in data.columns]
         if missing:
             parser.error(f"column(s) {missing} are not in {args.csv}")
         data = data[wanted]
-    models = args.models.split(",") if args.models else None
+    models = [m.strip() for m in args.models.split(",")] if args.models else None
     try:
         res = mclust(data, G=args.G, models=models, verbose=sys.stderr.isatty())
     except (TypeError, ValueError) as err:

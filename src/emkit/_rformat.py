@@ -6,6 +6,7 @@ sharing one number of decimals: the most any of its entries needs.
 from __future__ import annotations
 
 import math
+import numbers
 import textwrap
 
 import numpy as np
@@ -24,6 +25,8 @@ def format_numbers(values, digits: int = DIGITS) -> list[str]:
     """Entries formatted alike, as R's formatReal formats one column or vector:
     fixed notation with the decimals the most demanding entry needs, unless
     scientific notation is narrower."""
+    if len(values) and all(isinstance(v, numbers.Integral) for v in values):
+        return [str(int(v)) for v in values]  # R's integers print whole
     values = [float(v) for v in values]
     finite = [v for v in values if np.isfinite(v) and v != 0]
     if not finite:
@@ -44,7 +47,9 @@ def named_vector(names, values, digits: int = DIGITS, width: int = WIDTH) -> str
     """R's print of a named vector (or a 1-D table): one common width, rows of
     names over values, wrapped to the console width."""
     names = [str(n) for n in names]
-    cells = format_numbers(values, digits) if not isinstance(values[0], str) else list(values)
+    if not names:
+        return "named numeric(0)"
+    cells = format_numbers(values, digits)
     w = max(len(s) for s in names + cells)
     per_line = max(1, width // (w + 1))
     lines = []

@@ -240,9 +240,8 @@ def _validate(model, N, scatter):
     if model not in _MSTEPS:
         raise ValueError(f"unknown model name {model!r}; expected one of "
                          f"{MODEL_NAMES + UNIVARIATE_MODELS}")
-    # contiguous: the kernels in _mstep take them as they are
-    N = np.ascontiguousarray(N, dtype=float)
-    W = np.ascontiguousarray(scatter, dtype=float)
+    N = np.asarray(N, dtype=float)
+    W = np.asarray(scatter, dtype=float)
     if W.ndim != 3 or W.shape[1] != W.shape[2] or N.shape != W.shape[:1] or not W.shape[0]:
         raise ValueError(f"expected N (G,) and scatter (G, d, d), got {N.shape} and {W.shape}")
     univariate = model in UNIVARIATE_MODELS
@@ -250,7 +249,8 @@ def _validate(model, N, scatter):
         raise ValueError(f"model {model!r} is for d {'=' if univariate else '>'} 1 but the "
                          f"scatter matrices are {W.shape[1]} x {W.shape[1]}; univariate data "
                          "take 'E' or 'V'")
-    return N, W
+    # the kernels in _mstep take C-contiguous arrays
+    return np.ascontiguousarray(N), np.ascontiguousarray(W)
 
 
 def _warm_start(model, previous, G, d):

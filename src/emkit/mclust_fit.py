@@ -22,7 +22,7 @@ import pandas as pd
 
 from . import covariance_models as cm
 from ._threads import single_threaded_blas
-from ._validation import check_data, check_int
+from ._validation import check_data, check_int, check_number
 from .engine import DegenerateFitError, EMResult, StoppingRules, check_random_state, run_em
 from .gaussian import (GaussianMixtureModel, GaussianParams, GaussianStats, precision_factors,
                        prepare, scatter_matrices, stats_from_resp)
@@ -31,8 +31,11 @@ from .mixture import _initial_resp
 
 __all__ = ["mclust", "mclust_bic", "mclust_icl"]
 
-_RTEPS = np.sqrt(np.finfo(float).eps)
 _INITIALIZATIONS = ("hc", "kmeans", "random")
+# summaryMclustBIC refits the chosen model's parameters while its proportions
+# still differ from the mean z by this much (summed squares)
+_PROPORTION_DRIFT = np.sqrt(np.finfo(float).eps)
+_TREE_WARN_ROWS = 10_000  # the tree's pair table grows as rows^2 / 2 doubles
 # the one-component models mclust fits in closed form, and what it calls them
 _SINGLE = {"EII": "XII", "VII": "XII", "E": "X", "V": "X"}
 
@@ -136,10 +139,16 @@ def _frame(data) -> pd.DataFrame:
     return pd.DataFrame(arr, columns=[f"X{j + 1}" for j in range(arr.shape[1])])
 
 
-def _check_models(models, d: int) -> list:
+def _check_models(models, n: int, d: int) -> list:
     if models is None:
-        return list(cm.UNIVARIATE_MODELS if d == 1 else cm.MODEL_NAMES)
+        if d == 1:
+            return list(cm.UNIVARIATE_MODELS)
+        # mclust: with no more rows than columns only the diagonal models can be fitted
+        return [m for m in cm.MODEL_NAMES if n > d or m in cm.DIAGONAL_MODELS]
     models = [models] if isinstance(models, str) else list(models)
+    if not models:
+        raise ValueError("models is empty; give model codes such as ['EII', 'VVV'] or None "
+                         "for all")
     valid = cm.UNIVARIATE_MODELS + cm.MODEL_NAMES
     unknown = [m for m in models if m not in valid]
     if unknown:
@@ -155,8 +164,9 @@ def _check_models(models, d: int) -> list:
 
 
 def _check_G(G, n: int) -> list:
-    Gs = list(range(1, 10)) if G is None else (
-        [G] if np.isscalar(G) else list(G))
+    if G is None:
+        return list(range(1, min(9, n) + 1))  # mclust's default, as far as the rows allow
+    Gs = np.asarray(G, dtype=object).ravel().tolist()
     if not Gs:
         raise ValueError("G is empty; give the numbers of components to try, e.g. range(1, 10)")
     Gs = sorted({check_int(g, "G", 1) for g in Gs})
@@ -178,8 +188,9 @@ def _problem(data, G, models, initialization, n_init, subset, random_state, tol,
         raise ValueError(f"data has constant column(s) {names}: no covariance model can be "
                          "fitted to a column with zero variance; drop them")
     n, d = X.shape
-    models = _check_models(models, d)
+    models = _check_models(models, n, d)
     Gs = _check_G(G, n)
+    tol = check_number(tol, "tol")
     if initialization not in _INITIALIZATIONS:
         raise ValueError(f"initialization must be one of {_INITIALIZATIONS}, "
                          f"got {initialization!r}")
@@ -191,12 +202,21 @@ def _problem(data, G, models, initialization, n_init, subset, random_state, tol,
     rows = None
     if initialization == "hc" and subset is not None and n > check_int(subset, "subset", 2):
         rows = np.sort(rng.choice(n, size=subset, replace=False))
+    tree_rows = n if rows is None else rows.size
+    if initialization == "hc" and d > 1 and tree_rows > _TREE_WARN_ROWS:
+        warnings.warn(f"the hierarchical start on {tree_rows} rows keeps a table of "
+                      f"{tree_rows * (tree_rows - 1) / 2 * 8 / 2**30:.1f} GiB and takes time "
+                      "quadratic in the rows; a subset (subset=2000, mclust's default) is "
+                      "usually as good", UserWarning, stacklevel=3)
     rules = StoppingRules(rtol=tol, max_iter=max_iter)
     gdata = prepare(X)
     many = [g for g in Gs if g > 1]
     if initialization == "hc":
-        classes = initial_classes(X if rows is None else X[rows], many) if many else {}
-        starts = {g: [_unmap(classes[g], g)] for g in many}
+        tree = X if rows is None else X[rows]
+        distinct = len(np.unique(tree, axis=0))
+        classes = initial_classes(tree, [g for g in many if g <= distinct]) if many else {}
+        # more components than distinct rows: no start, so a NaN cell (mclust's too)
+        starts = {g: [_unmap(classes[g], g)] if g in classes else [] for g in many}
     else:
         starts = _RandomStarts(initialization, gdata, n_init, rng)
     return _Problem(X, frame, gdata, Gs, models, starts, rows, rules, n_threads)
@@ -249,7 +269,8 @@ def fit_cell(problem: _Problem, model_name: str, G: int) -> CellFit:
             cell.result, cell.model, cell.loglik = result, model, result.loglik
             cell.n_iter = result.n_iter
     if cell.result is None:
-        cell.reason = reasons[-1]
+        cell.reason = reasons[-1] if reasons else (
+            f"no start: the data have fewer than {G} distinct rows")
         return cell
     cell.bic = 2.0 * cell.loglik - cell.df * np.log(n)
     return cell
@@ -275,18 +296,22 @@ def _run_from(problem: _Problem, model: MclustEM, z: np.ndarray) -> EMResult:
 
 
 def responsibilities(model: MclustEM, data, params) -> np.ndarray:
+    """The (n, G) conditional probabilities z at ``params``."""
     z = np.empty((data.X.shape[0], model.n_components))
     model.estep(data, params, stats=False, resp=z)
     return z
 
 
+def icl(bic: float, z: np.ndarray) -> float:
+    """ICL = BIC + 2 sum_i log z_i,map (mclust's icl.Mclust); z_i,map >= 1/G > 0."""
+    return bic + 2.0 * np.log(z.max(axis=1)).sum()
+
+
 def icl_of(cell: CellFit, problem: _Problem) -> float:
-    """ICL = BIC + 2 sum_i log z_i,map at the cell's fit (mclust's icl.Mclust)."""
+    """The ICL of a cell's fit (NaN for a failed cell)."""
     if cell.result is None:
         return np.nan
-    z = responsibilities(cell.model, problem.data, cell.result.params)
-    zmax = z.max(axis=1)
-    return cell.bic + 2.0 * np.log(zmax[zmax > 0]).sum()
+    return icl(cell.bic, responsibilities(cell.model, problem.data, cell.result.params))
 
 
 def pick_order(table: pd.DataFrame):
@@ -334,13 +359,13 @@ def refit(problem: _Problem, model_name: str, G: int):
     z = responsibilities(model, problem.data, params)
     # mclust: always after a subset start, otherwise only while the proportions
     # still move
-    moving = np.sum((params.weights - z.mean(axis=0)) ** 2) > _RTEPS
+    moving = np.sum((params.weights - z.mean(axis=0)) ** 2) > _PROPORTION_DRIFT
     if G > 1 and (problem.subset is not None or moving):
         try:
             params = model.mstep(result.stats, warm=False)
         except DegenerateFitError:
             pass  # mclust keeps the EM parameters when the extra step fails
-    cell.icl = cell.bic + 2.0 * np.log(np.maximum(z.max(axis=1), np.finfo(float).tiny)).sum()
+    cell.icl = icl(cell.bic, z)
     return cell, params, z
 
 
@@ -394,11 +419,12 @@ def mclust_bic(data, G=None, models=None, *, initialization="hc", n_init=1, subs
     return MclustBIC.from_cells(cells, problem, "BIC")
 
 
-def mclust_icl(data, G=None, models=None, **options):
+def mclust_icl(data, G=None, models=None, *, initialization="hc", n_init=1, subset=2000,
+               random_state=None, tol=1e-5, max_iter=100_000, verbose=True, n_threads=None):
     """ICL of every covariance model and G, as mclust's ``mclustICL``.
 
     ICL = BIC + 2 sum_i log z_i,map: BIC penalised by the entropy of the
-    classification (larger is better).  Takes :func:`mclust_bic`'s arguments.
+    classification (larger is better).  The arguments are :func:`mclust_bic`'s.
 
     Returns
     -------
@@ -407,28 +433,19 @@ def mclust_icl(data, G=None, models=None, **options):
     """
     from .mclust_results import MclustBIC
 
-    problem = _problem(data, G, models, **_defaults(options))
-    cells = sweep(problem, icl=True, verbose=options.get("verbose", True))
+    problem = _problem(data, G, models, initialization, n_init, subset, random_state, tol,
+                       max_iter, n_threads)
+    cells = sweep(problem, icl=True, verbose=verbose)
     return MclustBIC.from_cells(cells, problem, "ICL")
 
 
-def _defaults(options: dict) -> dict:
-    known = dict(initialization="hc", n_init=1, subset=2000, random_state=None, tol=1e-5,
-                 max_iter=100_000, n_threads=None)
-    unknown = set(options) - set(known) - {"verbose"}
-    if unknown:
-        raise TypeError(f"unexpected argument(s) {sorted(unknown)}")
-    known.update({k: v for k, v in options.items() if k != "verbose"})
-    return known
-
-
-def mclust(data, G=None, models=None, **options):
+def mclust(data, G=None, models=None, *, initialization="hc", n_init=1, subset=2000,
+           random_state=None, tol=1e-5, max_iter=100_000, verbose=True, n_threads=None):
     """Model-based clustering as mclust's ``Mclust``: fit every covariance model
     for every G, choose the best by BIC, and return that fit.
 
-    Takes :func:`mclust_bic`'s arguments.  BIC here is mclust's,
-    ``2 logLik - df log n`` (larger is better) -- scikit-learn's ``bic()`` has
-    the opposite sign and no factor of 2 difference.
+    The arguments are :func:`mclust_bic`'s.  BIC here is mclust's,
+    ``2 logLik - df log n`` (larger is better): minus scikit-learn's ``bic()``.
 
     Returns
     -------
@@ -446,8 +463,9 @@ def mclust(data, G=None, models=None, **options):
     """
     from .mclust_results import MclustBIC, MclustResult
 
-    problem = _problem(data, G, models, **_defaults(options))
-    cells = sweep(problem, verbose=options.get("verbose", True))
+    problem = _problem(data, G, models, initialization, n_init, subset, random_state, tol,
+                       max_iter, n_threads)
+    cells = sweep(problem, verbose=verbose)
     bic = MclustBIC.from_cells(cells, problem, "BIC")
     best = bic.best()
     if best is None:

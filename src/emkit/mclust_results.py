@@ -11,7 +11,7 @@ from . import _rformat as rf
 from . import covariance_models as cm
 from ._validation import check_data
 from .gaussian import prepare
-from .mclust_fit import MclustEM, single_component_name
+from .mclust_fit import MclustEM, pick_order, single_component_name
 
 _TITLE = "Gaussian finite mixture model fitted by EM algorithm"
 _SINGLE_DESCRIPTIONS = {
@@ -42,6 +42,9 @@ class MclustBIC:
     criterion : {"BIC", "ICL"}
     n, d : int
         Rows and columns of the data.
+    loglik, iterations : DataFrame
+        Each cell's log-likelihood and number of EM iterations (NaN / 0 where
+        it failed).
     """
 
     def __init__(self, table: pd.DataFrame, reasons: dict, criterion: str, n: int, d: int,
@@ -68,8 +71,6 @@ class MclustBIC:
 
     def top(self, k: int = 3) -> pd.Series:
         """The k best cells by mclust's pickBIC rule, as a Series named "MODEL,G"."""
-        from .mclust_fit import pick_order
-
         picked = [(g, m) for g, m in pick_order(self.table)
                   if np.isfinite(self.table.at[g, m])][:k]
         return pd.Series([self.table.at[g, m] for g, m in picked],
@@ -88,6 +89,8 @@ class MclustBIC:
         differences from the best."""
         top = self.top(k)
         c = self.criterion
+        if top.empty:
+            return f"Best {c} values: none (every model failed; see .reasons)"
         body = rf.matrix([c, f"{c} diff"], top.index,
                          [[v, v - top.iloc[0]] for v in top.to_numpy()])
         return f"Best {c} values:\n{body}"
@@ -104,12 +107,14 @@ class MclustBIC:
         body = rf.matrix(self.table.index, self.table.columns,
                          [self.table[m].to_numpy() for m in self.table.columns])
         top = self.top(3)
-        lines = [f"{name}: ", body, "",
-                 f"Top 3 models based on the {self.criterion} criterion: ",
-                 rf.named_vector(top.index, top.to_numpy())]
+        lines = [f"{name}: ", body, ""]
+        if top.empty:
+            lines.append("None of the models could be fitted.")
+        else:
+            lines += [f"Top 3 models based on the {self.criterion} criterion: ",
+                      rf.named_vector(top.index, top.to_numpy())]
         if self.reasons:
-            lines += ["", "Failed fits (NA):"]
-            lines += [f"  {m},{g}: {why}" for (g, m), why in sorted(self.reasons.items())]
+            lines += ["", f"{len(self.reasons)} fit(s) failed (NA); .reasons says why"]
         return "\n".join(lines)
 
     __repr__ = __str__
@@ -164,12 +169,14 @@ class MclustResult:
         1 - max z of each row.
     n_iter : int
         EM iterations of the chosen fit.
+    data : DataFrame
+        A copy of the data that was fitted.
     """
 
     def __init__(self, problem, bic: MclustBIC, cell, params, z: np.ndarray):
         self._params = params
         self._n_threads = problem.n_threads
-        self.data = problem.frame
+        self.data = problem.frame.copy()
         self.n, self.d = problem.n, problem.d
         self.G = cell.G
         self.model_name = single_component_name(cell.model_name) if cell.G == 1 \
@@ -196,16 +203,36 @@ class MclustResult:
         """The BIC of every (G, model) cell: index G, columns models, NaN for failures."""
         return self.BIC.table
 
-    def predict(self, newdata) -> Prediction:
+    def predict(self, newdata=None) -> Prediction:
         """Classification and conditional probabilities of new rows (mclust's
-        ``predict.Mclust``).  ``newdata`` needs the fitted columns."""
-        frame = newdata if isinstance(newdata, pd.DataFrame) else pd.DataFrame(
-            np.asarray(newdata).reshape(-1, self.d) if np.ndim(newdata) == 1 and self.d == 1
-            else np.asarray(newdata), columns=self.data.columns)
-        missing = [c for c in self.data.columns if c not in frame.columns]
+        ``predict.Mclust``).
+
+        ``newdata``: a DataFrame with the fitted columns (others are ignored),
+        an array (rows x fitted columns), one row, or for one-column fits a
+        Series or a vector; by default the fitted data.
+        """
+        if newdata is None:
+            newdata = self.data
+        columns = list(self.data.columns)
+        if isinstance(newdata, pd.Series) and self.d == 1:
+            frame = newdata.to_frame(columns[0])
+        elif isinstance(newdata, pd.Series):
+            frame = newdata.to_frame().T  # one row, indexed by column names
+        elif isinstance(newdata, pd.DataFrame):
+            frame = newdata
+        else:
+            arr = np.asarray(newdata)
+            arr = arr.reshape(-1, 1) if self.d == 1 and arr.ndim <= 1 else np.atleast_2d(arr)
+            if arr.ndim != 2 or arr.shape[1] != self.d:
+                raise ValueError(f"newdata must have the {self.d} fitted columns {columns}; "
+                                 f"got shape {np.shape(newdata)}")
+            frame = pd.DataFrame(arr, columns=columns)
+        missing = [c for c in columns if c not in frame.columns]
         if missing:
             raise ValueError(f"newdata lacks the fitted column(s) {missing}")
-        X, _ = check_data(frame[list(self.data.columns)], "newdata")
+        X, _ = check_data(frame.loc[:, columns], "newdata")
+        if X.shape[1] != self.d:
+            raise ValueError(f"newdata has duplicate columns among {columns}")
         model = MclustEM(self._params.variance.model_name, self.G, self._n_threads)
         model.covariance_type = self._params.covariance_type
         z = np.empty((X.shape[0], self.G))
@@ -257,22 +284,19 @@ class MclustSummary:
                rf.wrap(f"Mclust {r.model_name} ({describe(r.model_name)}) model with "
                        f"{r.G}{plural}:"), "",
                rf.one_row_frame(["log-likelihood", "n", "df", "BIC", "ICL"],
-                                [r.loglik, r.n, r.df, r.bic, r.icl])]
+                                [r.loglik, int(r.n), int(r.df), r.bic, r.icl])]
         if self.classification:
             counts = np.bincount(r.classification.to_numpy(), minlength=r.G + 1)[1:]
             out += ["", "Clustering table:",
-                    rf.named_vector(range(1, r.G + 1), counts.astype(float))]
+                    rf.named_vector(range(1, r.G + 1), [int(c) for c in counts])]
         if self.parameters:
             p = r.parameters
             out += ["", "Mixing probabilities:", rf.named_vector(p.pro.index, p.pro.to_numpy()),
                     "", "Means:"]
             sigma = p.variance.sigma
             if r.d == 1:
-                # mclust's one-component fit (X) returns unnamed numbers
-                vector = (rf.named_vector(p.pro.index, v) if r.G > 1
-                          else "[1] " + rf.format_numbers(v)[0]
-                          for v in (p.mean.to_numpy()[0], sigma[:, 0, 0]))
-                out += [next(vector), "", "Variances:", next(vector)]
+                out += [_univariate(p.pro.index, p.mean.to_numpy()[0]), "", "Variances:",
+                        _univariate(p.pro.index, sigma[:, 0, 0])]
             else:
                 out.append(rf.matrix(p.mean.index, [f"[,{g}]" for g in p.mean.columns],
                                      [p.mean[g].to_numpy() for g in p.mean.columns]))
@@ -283,3 +307,11 @@ class MclustSummary:
         return "\n".join(out)
 
     __repr__ = __str__
+
+
+def _univariate(names, values) -> str:
+    """A univariate fit's means or variances: named by component, except that
+    mclust's one-component fit (X) returns unnamed numbers."""
+    if len(values) > 1:
+        return rf.named_vector(names, values)
+    return "[1] " + rf.format_numbers(values)[0]
