@@ -561,6 +561,27 @@ def _classification_1d(ax, x, name, styles):
     ax.set_ylabel("Classification")
 
 
+def _scatter_panels(ax, fig, data, names, mu, S, draw):
+    """One panel for two columns, else a scatter-plot matrix whose panel (i, j)
+    shows columns (j, i); ``draw(axes, xy, means, sigma, marker_size)`` fills each."""
+    k = data.shape[1]
+    if k == 2:
+        target, out = _single_axes(ax, fig)
+        draw(target, data, mu, S, 5.5)
+        target.set_xlim(_limits(data[:, 0]))
+        target.set_ylim(_limits(data[:, 1]))
+        target.set_xlabel(names[0])
+        target.set_ylabel(names[1])
+        return out
+    fig, axes = _pairs_axes(names, data, fig)
+    for i in range(k):
+        for j in range(k):
+            if i != j:
+                p = [j, i]
+                draw(axes[i, j], data[:, p], mu[:, p], S[:, p][:, :, p], 3.6)
+    return fig
+
+
 def plot_classification(X, classification, means, sigma, *, dims=None, ax=None, fig=None):
     """Plot the data by class with each component's ellipse.
 
@@ -613,22 +634,8 @@ def plot_classification(X, classification, means, sigma, *, dims=None, ax=None, 
         target, out = _single_axes(ax, fig, figsize=(6.4, 4.2))
         _classification_1d(target, data[:, 0], names[0], styles)
         return out
-    if k == 2:
-        target, out = _single_axes(ax, fig)
-        _classification_2d(target, data, styles, mu, S, 5.5)
-        target.set_xlim(_limits(data[:, 0]))
-        target.set_ylim(_limits(data[:, 1]))
-        target.set_xlabel(names[0])
-        target.set_ylabel(names[1])
-        return out
-    fig, axes = _pairs_axes(names, data, fig)
-    for i in range(k):
-        for j in range(k):
-            if i != j:
-                p = [j, i]
-                _classification_2d(axes[i, j], data[:, p], styles,
-                                   mu[:, p], S[:, p][:, :, p], 3.6)
-    return fig
+    return _scatter_panels(ax, fig, data, names, mu, S,
+                           lambda a, xy, m, s, size: _classification_2d(a, xy, styles, m, s, size))
 
 
 # ----------------------------------------------------------- uncertainty
@@ -716,22 +723,9 @@ def plot_uncertainty(X, classification, uncertainty, means, sigma, *, dims=None,
         target.set_xlabel(names[0])
         target.set_ylabel("Uncertainty")
         return out
-    if k == 2:
-        target, out = _single_axes(ax, fig)
-        _uncertainty_2d(target, data, rgba, cex, order, mu, S, 5.5)
-        target.set_xlim(_limits(data[:, 0]))
-        target.set_ylim(_limits(data[:, 1]))
-        target.set_xlabel(names[0])
-        target.set_ylabel(names[1])
-        return out
-    fig, axes = _pairs_axes(names, data, fig)
-    for i in range(k):
-        for j in range(k):
-            if i != j:
-                p = [j, i]
-                _uncertainty_2d(axes[i, j], data[:, p], rgba, cex, order,
-                                mu[:, p], S[:, p][:, :, p], 3.6)
-    return fig
+    return _scatter_panels(
+        ax, fig, data, names, mu, S,
+        lambda a, xy, m, s, size: _uncertainty_2d(a, xy, rgba, cex, order, m, s, size))
 
 
 # --------------------------------------------------------------- density
