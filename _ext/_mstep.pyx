@@ -6,17 +6,23 @@ inner iterations on G tiny d x d matrices, once per EM iteration: in numpy,
 call overhead is most of their time.  Here each runs in one nogil call.  The
 kernels do not raise on degeneracy: they stop and report which of mclust's
 tests failed (a Failure code) and on which component, and the Python module
-words the error.
+words the error.  eigh, cholesky_ratios and all_finite do, in one call, what
+took the closed-form M-steps a numpy or scipy call per component or several
+numpy calls.
 
 Every LAPACK routine gets what numpy or scipy would hand it (a column-major
 copy of the matrix, the same triangle, the same routine: dsyevd for eigh and
-eigvalsh, dgesdd for svd, dpotrf/dpotri), so results match the numpy
-formulation they replace to round-off, and iteration counts with them.
+eigvalsh, dpotrf/dpotri), so results match the numpy formulation they replace
+to round-off, and iteration counts with them.  The one exception is the SVD:
+dgesvd, as mclust's Fortran calls it, where numpy's svd calls dgesdd, which
+costs 4-5 times more on these tiny matrices; the orthogonal factor P R' taken
+from it is unique for a nonsingular F, so either gives it to round-off.
 """
 import numpy as np
-from libc.math cimport exp, log, pow, fabs
+from cpython.exc cimport PyErr_CheckSignals
+from libc.math cimport exp, log, pow, fabs, isfinite
 from libc.stdlib cimport malloc, free
-from scipy.linalg.cython_lapack cimport dgesdd, dpotrf, dpotri, dsyevd
+from scipy.linalg.cython_lapack cimport dgesvd, dpotrf, dpotri, dsyevd
 
 cdef double EPS = np.finfo(float).eps
 cdef double RTEPS = np.sqrt(EPS)
@@ -26,7 +32,7 @@ cdef double BIGLOG = 709.0, SMALOG = -708.0  # the Fortran's bounds on exp()
 
 cpdef enum Failure:
     OK = 0
-    SHAPE_NOT_ABOVE_EPS       # common_shape: a shape entry <= eps
+    SHAPE_NOT_ABOVE_EPS       # common_shape: a shape entry <= eps (VEV's loop: <= 0)
     VOLUME_NOT_ABOVE_EPS      # common_shape: lambda_k <= eps
     DETERMINANT_OVERFLOWS     # common_shape: the shape's geometric mean overflows
     DETERMINANT_NOT_ABOVE_EPS # common_shape
@@ -53,6 +59,15 @@ cdef class _Work:
         free(self.ip)
 
 
+cdef int check_signals(long long inner) except -1 nogil:
+    # every 2^16 inner iterations: lets Ctrl-C stop a loop that tol = 0 or a
+    # huge max_iter keeps going, as it stopped the numpy loop this replaced
+    if inner & 0xFFFF == 0:
+        with gil:
+            PyErr_CheckSignals()
+    return 0
+
+
 cdef inline void fortran_copy(const double* a, double* f, int d) noexcept nogil:
     # LAPACK reads column-major: the copy numpy and scipy make of a C-ordered matrix
     cdef int i, j
@@ -70,12 +85,12 @@ cdef inline int eigvalsh(const double* a, int d, double* w, double* f, double* w
     return info
 
 
-cdef inline double plain_geomean(const double* x, int d, Py_ssize_t stride) noexcept nogil:
+cdef inline double plain_geomean(const double* x, int d) noexcept nogil:
     # exp(sum(log))**(1/d) as mclustaddson.f takes it: under- and overflows where it does
     cdef double s = 0.0
     cdef int j
     for j in range(d):
-        s += log(x[j * stride])
+        s += log(x[j])
     return pow(exp(s), 1.0 / d)
 
 
@@ -87,6 +102,26 @@ cdef inline double minimum(const double* x, int n) noexcept nogil:
         if x[j] < m or x[j] != x[j]:
             m = x[j]
     return m
+
+
+def all_finite(*arrays):
+    """Whether every entry of these float arrays or numbers (None skipped) is
+    finite: one pass each and no temporaries, cheaper than numpy's isfinite/all
+    on the tiny arrays an M-step checks."""
+    cdef const double[::1] v
+    cdef Py_ssize_t i
+    for a in arrays:
+        if a is None:
+            continue
+        if isinstance(a, float):
+            if not isfinite(<double> a):
+                return False
+            continue
+        v = np.ravel(a)  # a view: the M-step's arrays are contiguous
+        for i in range(v.shape[0]):
+            if not isfinite(v[i]):
+                return False
+    return True
 
 
 def eigh(const double[:, :, ::1] W):
@@ -180,6 +215,7 @@ def common_shape(const double[:, ::1] X, const double[::1] N, const double[::1] 
                 fail = SHAPE_NOT_ABOVE_EPS
                 break
             inner += 1
+            check_signals(inner)
             for k in range(G):
                 old_scale[k] = scale[k]
             for j in range(d):
@@ -270,6 +306,7 @@ def vee(const double[:, :, ::1] W, const double[::1] N, double tol, long long ma
                 break
         while not fail:
             inner += 1
+            check_signals(inner)
             for i in range(d):
                 for j in range(d):
                     s = 0.0
@@ -281,7 +318,7 @@ def vee(const double[:, :, ::1] W, const double[::1] N, double tol, long long ma
                 break
             for j in range(d):
                 eig[j] = w[d - 1 - j]
-            volume = plain_geomean(&eig[0], d, 1)
+            volume = plain_geomean(&eig[0], d)
             for i in range(d):
                 for j in range(d):
                     C[i, j] /= volume
@@ -313,12 +350,12 @@ def vee(const double[:, :, ::1] W, const double[::1] N, double tol, long long ma
 
 
 cdef int svd_product(double* F, int d, bint transpose, double* D, double* s, double* u,
-                     double* vt, double* work, int lwork, int* iwork) noexcept nogil:
+                     double* vt, double* work, int lwork) noexcept nogil:
     # D = P R' from the SVD F = P S R' (or its transpose), the orthogonal matrix
     # nearest F; F is column-major and destroyed.  Returns LAPACK's info.
     cdef int info, i, j, l
     cdef double acc
-    dgesdd(b"A", &d, &d, F, &d, s, u, &d, vt, &d, work, &lwork, iwork, &info)
+    dgesvd(b"A", b"A", &d, &d, F, &d, s, u, &d, vt, &d, work, &lwork, &info)
     if info != 0:
         return info
     for i in range(d):
@@ -344,14 +381,13 @@ def eve_vve(const double[:, :, ::1] W, const double[::1] N, const double[:, ::1]
     inner, err, target).
     """
     cdef int G = W.shape[0], d = W.shape[1], info = 0, k, i, j, l
-    cdef int lwork_eig = 2 * d + 1, liwork = max(1, 8 * d), lwork = -1
+    cdef int lwork_eig = 2 * d + 1, liwork = 1, lwork = -1
     cdef double query
     shape_a, scale_a, D_a = np.array(shape0), np.zeros(G), np.array(D0)
     cdef double[:, ::1] shape = shape_a, D = D_a
     cdef double[::1] scale = scale_a
-    # dgesdd's workspace, as numpy sizes it: LAPACK's own answer to a query
-    dgesdd(b"A", &d, &d, &query, &d, &query, &query, &d, &query, &d, &query, &lwork,
-           &liwork, &info)
+    # dgesvd's workspace: LAPACK's own answer to a query
+    dgesvd(b"A", b"A", &d, &d, &query, &d, &query, &query, &d, &query, &d, &query, &lwork, &info)
     lwork = max(<int> query, lwork_eig)
     cdef _Work mem = _Work(4 * d * d + 3 * G * d + G + d + lwork, liwork)
     cdef double* F = mem.p                 # column-major, for LAPACK
@@ -360,7 +396,7 @@ def eve_vve(const double[:, :, ::1] W, const double[::1] N, const double[:, ::1]
     cdef double* WD = vt + d * d           # W_k D, row-major
     cdef double* inv_shape = WD + d * d    # (G, d)
     cdef double* diag = inv_shape + G * d  # (G, d): diag(D' W_k D)
-    cdef double* sv = diag + G * d         # singular values, then eigenvalues
+    cdef double* sv = diag + G * d         # (G, d): the W_k's eigenvalues, then singular values
     cdef double* omega = sv + G * d        # (G,): W_k's largest eigenvalue
     cdef double* per_point = omega + G
     cdef double* work = per_point + d
@@ -383,6 +419,7 @@ def eve_vve(const double[:, :, ::1] W, const double[::1] N, const double[:, ::1]
                     break
         while info == 0 and not fail:
             inner += 1
+            check_signals(inner)
             for k in range(G):
                 for j in range(d):
                     inv_shape[k * d + j] = 1.0 / shape[k, j]
@@ -396,7 +433,7 @@ def eve_vve(const double[:, :, ::1] W, const double[::1] N, const double[:, ::1]
                         for l in range(d):
                             acc += D[l, i] * W[k, l, j]
                         F[i + j * d] += inv_shape[k * d + i] * (acc - omega[k] * D[j, i])
-            info = svd_product(F, d, True, &D[0, 0], sv, u, vt, work, lwork, mem.ip)
+            info = svd_product(F, d, True, &D[0, 0], sv, u, vt, work, lwork)
             if info != 0:
                 break
             # MM step 2: F = sum_k (W_k D) (A_k^-1 - max A_k^-1); D = P R'
@@ -412,7 +449,7 @@ def eve_vve(const double[:, :, ::1] W, const double[::1] N, const double[:, ::1]
                         for l in range(d):
                             acc += W[k, i, l] * D[l, j]
                         F[i + j * d] += acc * (inv_shape[k * d + j] - top)
-            info = svd_product(F, d, False, &D[0, 0], sv, u, vt, work, lwork, mem.ip)
+            info = svd_product(F, d, False, &D[0, 0], sv, u, vt, work, lwork)
             if info != 0:
                 break
             # A_k (and lambda_k) given D, from diag(D' W_k D)
@@ -434,7 +471,7 @@ def eve_vve(const double[:, :, ::1] W, const double[::1] N, const double[:, ::1]
                 # per-point diag(D' W_k D) / N_k, whose scale is lambda_k
                 for j in range(d):
                     per_point[j] = diag[k * d + j] / N[k] if vve else diag[k * d + j]
-                geo = plain_geomean(per_point, d, 1)
+                geo = plain_geomean(per_point, d)
                 for j in range(d):
                     shape[k, j] = per_point[j] / geo
                     target += diag[k * d + j] / shape[k, j]

@@ -3,14 +3,16 @@
 References: tests/reference/mclust/mstep/, written by make_mstep_reference.R there.
 """
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from scipy.linalg import expm
+from scipy.linalg import cholesky, expm
 from scipy.optimize import minimize
 
+from emkit import _mstep
 from emkit import covariance_models as cm
 from emkit.engine import ConvergenceWarning, DegenerateFitError
 
@@ -304,3 +306,73 @@ def test_bad_arguments():
     # aliases, and models that do not warm-start ignore previous
     assert cm.mstep_variance("XXX", N, W).model_name == "EEE"
     cm.mstep_variance("VEE", N, W, previous=previous)
+
+
+@pytest.mark.parametrize("model", ITERATIVE)
+def test_inner_iteration_limit_as_mclust_reads_it(model):
+    """max_iter = 0, 1, 2: mevei allows one pass more than the limit, mevee,
+    meeve and mevve always make one, mevev none at 0; reaching it warns."""
+    stats = sufficient_statistics(load_data("iris"), load_z(MSTEP / "z_iris.csv"))
+    expected = {"VEI": [0, 2, 3], "VEV": [0, 1, 2]}.get(model, [1, 1, 2])
+    inner, warned = [], []
+    for max_iter in (0, 1, 2):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            inner.append(cm.mstep_variance(model, *stats, max_iter=max_iter).n_inner)
+        warned.append(any(issubclass(w.category, ConvergenceWarning) for w in caught))
+    assert inner == expected
+    assert warned == [n > 0 for n in expected]
+
+
+def test_inputs_in_any_layout_and_previous_left_alone():
+    """The kernels take C-contiguous float arrays: views, Fortran order and lists
+    give the same M-step, and a warm start does not write into previous."""
+    N, W = sufficient_statistics(load_data("iris"), load_z(MSTEP / "z_iris.csv"))
+    layouts = [(np.repeat(N, 2)[::2], np.asfortranarray(W)),
+               (N.tolist(), W.transpose(0, 2, 1).copy().transpose(0, 2, 1)),
+               (tuple(N), W.tolist())]
+    for model in cm.MODEL_NAMES:
+        previous = cm.mstep_variance(model, N * 1.1, W * 1.2)
+        kept = {f: np.copy(getattr(previous, f)) for f in ("scale", "shape", "orientation")
+                if getattr(previous, f) is not None}
+        ref = cm.mstep_variance(model, N, W, previous=previous)
+        for N2, W2 in layouts:
+            var = cm.mstep_variance(model, N2, W2, previous=previous)
+            assert np.array_equal(var.sigma, ref.sigma) and var.n_inner == ref.n_inner, model
+        for field, value in kept.items():
+            assert np.array_equal(getattr(previous, field), value)
+
+
+# ------------------------------------------------------------------ the compiled helpers
+
+def test_eigh_in_mclusts_order():
+    """|eigenvalues| decreasing, ties kept in LAPACK's order, as a stable
+    sort of numpy's eigh gives them (mclust takes them from an SVD)."""
+    rng = np.random.default_rng(3)
+    B = rng.normal(size=(4, 5, 5))
+    W = B + B.transpose(0, 2, 1)  # indefinite: negative eigenvalues too
+    W[3] = np.diag([2.0, -2.0, 1.0, 2.0, 0.5])  # |eigenvalue| ties
+    values, vectors = _mstep.eigh(W)
+    ref_values, ref_vectors = np.linalg.eigh(W)
+    order = np.argsort(-np.abs(ref_values), axis=-1, kind="stable")
+    np.testing.assert_allclose(values, np.take_along_axis(np.abs(ref_values), order, -1),
+                               rtol=1e-13)
+    assert orientation_error(vectors, np.take_along_axis(ref_vectors, order[:, None, :], -1)) \
+        < 1e-12
+    assert values[3].tolist() == [2.0, 2.0, 2.0, 1.0, 0.5]
+
+
+def test_cholesky_ratios():
+    """min/(1 + max) of the Cholesky factor's diagonal, 0 where not positive definite."""
+    rng = np.random.default_rng(4)
+    A = random_scatter(rng, 3, 4)
+    A[1, 0, 0] = -1.0
+    expected = []
+    for a in A:
+        try:
+            r = np.diag(cholesky(a))
+            expected.append(r.min() / (1 + r.max()))
+        except np.linalg.LinAlgError:
+            expected.append(0.0)
+    assert expected[1] == 0.0
+    np.testing.assert_allclose(_mstep.cholesky_ratios(A), expected, rtol=1e-13)

@@ -28,6 +28,11 @@ estimates <= sqrt(eps), or scatter matrices that are not positive definite
 VII).  mclust's VVE routines leave the volumes out of the orientation update,
 so their M-step, reproduced here, does not quite maximise the expected
 complete-data log-likelihood.
+
+An EM sweep calls :func:`mstep_variance` thousands of times on G tiny d x d
+matrices, so the inner iterations run in the compiled ``emkit._mstep`` (one
+call per M-step, LAPACK without numpy's per-call overhead), and the
+closed-form models keep their numpy calls few.
 """
 from __future__ import annotations
 
@@ -212,18 +217,18 @@ def mstep_variance(model_name: str, N, scatter, *, previous: Variance | None = N
     start = _warm_start(model, previous, *W.shape[:2])
     if model not in _SIZES_TESTED_LAST:
         _check_sizes(model, N)
-    if not _all_finite(W):
+    if not _mstep.all_finite(W):
         bad = int(np.flatnonzero(~np.isfinite(W).all(axis=(1, 2)))[0])
         raise _degenerate(model, "its scatter matrix is not finite", component=bad)
     try:
-        var = _MSTEPS[model](model, N, W, start, tol, int(max_iter))
+        # (the kernels count iterations in 64 bits)
+        var = _MSTEPS[model](model, N, W, start, tol, min(int(max_iter), 2**62))
     except np.linalg.LinAlgError as err:
         raise _degenerate(model, f"an eigen/singular value decomposition failed ({err})",
                           LAPACK_FAILED) from err
     if model in _SIZES_TESTED_LAST:
         _check_sizes(model, N)
-    if not all(_all_finite(p) for p in (var.sigma, var.scale, var.shape, var.orientation)
-               if p is not None):
+    if not _mstep.all_finite(var.sigma, var.scale, var.shape, var.orientation):
         # mclust's R wrappers turn any NaN or overflow here into "singular covariance"
         raise _degenerate(model, "the covariance parameters are not finite (under/overflow)")
     if var.n_inner and var.n_inner >= max_iter:
@@ -233,8 +238,6 @@ def mstep_variance(model_name: str, N, scatter, *, previous: Variance | None = N
 
 
 # ---------------------------------------------------------------- checks and helpers
-# An EM sweep calls mstep_variance thousands of times on tiny arrays, so the
-# helpers below favour few numpy calls over generality.
 
 def _validate(model, N, scatter):
     if model not in _MSTEPS:
@@ -295,12 +298,6 @@ def _first_not_above(values, bound):
     return int((~(values > bound)).argmax())
 
 
-def _all_finite(a):
-    """Whether every entry of a (an array or a number) is finite: a sum is finite
-    only then, and cheaper; only an overflowing sum takes the entrywise test."""
-    return math.isfinite(a.sum() if isinstance(a, np.ndarray) else a) or bool(np.isfinite(a).all())
-
-
 def _check_sizes(model, N):
     strict = model in _STRICT_SIZE_TEST
     for k, size in enumerate(N.tolist()):  # G Python floats: cheaper than numpy's calls
@@ -321,13 +318,15 @@ def _guarded_geomean(model, values, what, component=None):
 def _compose(scale, shape, orientation):
     """sigma_k = scale_k D_k diag(shape_k) D_k' for a scalar or (G,) scales, (d,) or
     (G, d) shapes and (d, d) or (G, d, d) orientations; G comes from whichever has it."""
-    scaled = orientation * shape[..., None, :]  # D_k diag(shape_k), by broadcasting
-    return np.reshape(scale, (-1, 1, 1)) * (scaled @ np.swapaxes(orientation, -1, -2))
+    sigma = (orientation * shape[..., None, :]) @ orientation.swapaxes(-1, -2)
+    sigma *= scale if np.isscalar(scale) else scale[:, None, None]
+    return sigma
 
 
-def _diagonal_sigma(variances):
-    """(G, d, d) diagonal covariances from their (G, d) diagonals."""
-    G, d = variances.shape
+def _diagonal_sigma(variances, G):
+    """(G, d, d) diagonal covariances from their (G, d) diagonals, or from one
+    (d,) diagonal shared by all."""
+    d = variances.shape[-1]
     sigma = np.zeros((G, d * d))
     sigma[:, ::d + 1] = variances
     return sigma.reshape(G, d, d)
@@ -377,8 +376,7 @@ def _eei(model, N, W, start, tol, max_iter):
     shape = shape / volume
     if not (shape.min() > _EPS and scale > _EPS):
         raise _degenerate(model, "a variance is not above eps")
-    return Variance(model, _diagonal_sigma(np.broadcast_to(scale * shape, (G, len(shape)))),
-                    scale, shape, None)
+    return Variance(model, _diagonal_sigma(scale * shape, G), scale, shape, None)
 
 
 def _vei(model, N, W, start, tol, max_iter):
@@ -387,7 +385,7 @@ def _vei(model, N, W, start, tol, max_iter):
     shape, scale = (np.ones(d), np.ones(G)) if start is None else start
     shape, scale, inner, err = _common_shape(model, _diagonals(W), N, shape, scale, tol,
                                              max_iter)
-    return Variance(model, _diagonal_sigma(scale[:, None] * shape), scale, shape, None,
+    return Variance(model, _diagonal_sigma(scale[:, None] * shape, G), scale, shape, None,
                     inner, err)
 
 
@@ -448,7 +446,7 @@ def _evi_vvi(model, N, W, start, tol, max_iter):
     if k is not None:
         raise _degenerate(model, "a shape entry is not above eps", component=k)
     variances = scale[:, None] * shape if model == "VVI" else scale * shape
-    return Variance(model, _diagonal_sigma(variances),
+    return Variance(model, _diagonal_sigma(variances, len(N)),
                     float(scale) if model == "EVI" else scale, shape, None)
 
 
