@@ -200,7 +200,7 @@ def mstep_variance(model_name: str, N, scatter, *, previous: Variance | None = N
     DegenerateFitError
         Where mclust's EM gives up (its BIC is then NA).  The message names the
         component and the test; ``err.mclust_warning`` holds mclust's warning and
-        ``err.component`` the component (0-based) or None.
+        ``err.component`` the component (0-based; messages count from 1) or None.
 
     Warns
     -----
@@ -277,7 +277,7 @@ def _warm_start(model, previous, G, d):
 
 
 def _degenerate(model, why, warning=SINGULAR, component=None):
-    where = "" if component is None else f"component {component} (0-based): "
+    where = "" if component is None else f"component {component + 1}: "
     err = DegenerateFitError(f"{model} M-step: {where}{why}; mclust gives up here with "
                              f"\"{warning}\" (BIC NA)")
     err.mclust_warning = warning
