@@ -314,3 +314,22 @@ def test_printing_an_all_failed_table():
     table = emkit.mclust_bic(X, G=[5, 6], models=["VVV"], verbose=False)
     assert "None of the models could be fitted" in str(table)
     assert "none" in table.summary()
+
+
+def test_subset_start_equals_mclust():
+    """More than 2000 rows: the tree on the given subset rows, an M-step there,
+    an E-step on all rows, EM on all rows and the final M-step (mclust's path,
+    R run with initialization = list(subset = ...))."""
+    folder = REF / "subset"
+    X = pd.read_csv(folder / "mixture2500.csv")
+    rows = pd.read_csv(folder / "subset_rows.csv")["row"].to_numpy()
+    res = emkit.mclust(X, G=range(1, 6), subset=rows, verbose=False)
+    assert_table_matches(res.bic_table, pd.read_csv(folder / "subset_bic.csv"), "subset BIC")
+    best = pd.read_csv(folder / "subset_best.csv").iloc[0]
+    assert (res.model_name, res.G, res.df) == (best["model"], best["G"], best["df"])
+    assert res.loglik == pytest.approx(best["loglik"], rel=RTOL)
+    assert res.icl == pytest.approx(best["icl"], rel=RTOL)
+    cls = pd.read_csv(folder / "subset_class.csv")["classification"].to_numpy()
+    assert (res.classification.to_numpy() == cls).all()
+    with pytest.raises(ValueError, match="distinct row positions"):
+        emkit.mclust_bic(X, G=2, subset=[0, 0, 1], verbose=False)

@@ -95,6 +95,11 @@ WARM_STARTED_MODELS = ("VEI", "VEV", "EVE", "VVE")
 # mclust's names for the single-component models (G = 1)
 _ALIASES = {"X": "E", "XII": "EII", "XXI": "EEI", "XXX": "EEE"}
 
+
+def is_diagonal(model_name: str) -> bool:
+    """Whether the model's covariances are diagonal (single-component names too)."""
+    return _ALIASES.get(model_name, model_name) in DIAGONAL_MODELS
+
 _EPS = float(np.finfo(float).eps)  # emControl()$eps
 _RTEPS = float(np.sqrt(_EPS))
 _FLMAX = float(np.finfo(float).max)
@@ -363,17 +368,22 @@ def _spherical(model, N, W, start, tol, max_iter):
     return Variance(model, sigma, float(sigsq[0]) if model == "EII" else sigsq, None, None)
 
 
+def _pooled(model, pooled, total, empty):
+    """(scale, shape) from values pooled over components (EEI's diagonals, EEV's
+    ranked eigenvalues): volume = their geometric mean, scale = volume / n."""
+    if not pooled.min() > 0:
+        raise _degenerate(model, empty)
+    volume = _guarded_geomean(model, pooled, "the volume")
+    if not volume > _EPS:
+        raise _degenerate(model, f"the volume {volume:.3g} is not above eps")
+    return volume / total, pooled / volume
+
+
 def _eei(model, N, W, start, tol, max_iter):
     # meeei
     G = len(N)
-    shape = _diagonals(W).sum(0)
-    if not shape.min() > 0:
-        raise _degenerate(model, "a variable has no pooled variance")
-    volume = _guarded_geomean(model, shape, "the volume")
-    scale = volume / N.sum()
-    if not volume > _EPS:
-        raise _degenerate(model, f"the volume {volume:.3g} is not above eps")
-    shape = shape / volume
+    scale, shape = _pooled(model, _diagonals(W).sum(0), N.sum(),
+                           "a variable has no pooled variance")
     if not (shape.min() > _EPS and scale > _EPS):
         raise _degenerate(model, "a variance is not above eps")
     return Variance(model, _diagonal_sigma(scale * shape, G), scale, shape, None)
@@ -472,14 +482,7 @@ def _vvv(model, N, W, start, tol, max_iter):
 def _eev(model, N, W, start, tol, max_iter):
     # meeev: each W_k's own eigenvectors, eigenvalues pooled by rank
     eig, D = _mstep.eigh(W)
-    shape = eig.sum(0)
-    if not shape.min() > 0:
-        raise _degenerate(model, "the pooled eigenvalues include 0")
-    volume = _guarded_geomean(model, shape, "the volume")
-    scale = volume / N.sum()
-    if not volume > _EPS:
-        raise _degenerate(model, f"the volume {volume:.3g} is not above eps")
-    shape = shape / volume
+    scale, shape = _pooled(model, eig.sum(0), N.sum(), "the pooled eigenvalues include 0")
     if not (shape.min() > _EPS and scale > _EPS and np.sqrt(scale * shape).min() > _RTEPS):
         raise _degenerate(model, "a shape entry or the volume is not above eps")
     return Variance(model, _compose(scale, shape, D), scale, shape, D)

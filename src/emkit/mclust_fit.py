@@ -59,8 +59,7 @@ class MclustEM(GaussianMixtureModel):
     the model's M-step on the kernel's statistics."""
 
     def __init__(self, model_name: str, G: int, n_threads: int | None = None):
-        diagonal = model_name in cm.DIAGONAL_MODELS or model_name in ("X", "XII", "XXI")
-        super().__init__(G, "diag" if diagonal else "full", reg_covar=0.0, n_threads=n_threads)
+        super().__init__(G, "diag" if cm.is_diagonal(model_name) else "full", reg_covar=0.0, n_threads=n_threads)
         self.model_name = model_name
         self.previous = None  # the last variance, to warm-start iterative M-steps
 
@@ -199,9 +198,7 @@ def _problem(data, G, models, initialization, n_init, subset, random_state, tol,
     if initialization == "hc" and n_init != 1:
         raise ValueError("the hierarchical start is deterministic: n_init applies to "
                          "initialization='kmeans' or 'random'")
-    rows = None
-    if initialization == "hc" and subset is not None and n > check_int(subset, "subset", 2):
-        rows = np.sort(rng.choice(n, size=subset, replace=False))
+    rows = _subset_rows(subset, n, rng) if initialization == "hc" else None
     tree_rows = n if rows is None else rows.size
     if initialization == "hc" and d > 1 and tree_rows > _TREE_WARN_ROWS:
         warnings.warn(f"the hierarchical start on {tree_rows} rows keeps a table of "
@@ -216,10 +213,27 @@ def _problem(data, G, models, initialization, n_init, subset, random_state, tol,
         distinct = len(np.unique(tree, axis=0))
         classes = initial_classes(tree, [g for g in many if g <= distinct]) if many else {}
         # more components than distinct rows: no start, so a NaN cell (mclust's too)
-        starts = {g: [_unmap(classes[g], g)] if g in classes else [] for g in many}
+        starts = {g: [classes[g]] if g in classes else [] for g in many}
     else:
         starts = _RandomStarts(initialization, gdata, n_init, rng)
     return _Problem(X, frame, gdata, Gs, models, starts, rows, rules, n_threads)
+
+
+def _subset_rows(subset, n: int, rng) -> np.ndarray | None:
+    """The rows the tree is grown on: None for all; a random sample of
+    ``subset`` rows when there are more; or the given row indices (in their
+    order, as mclust's ``initialization = list(subset = ...)``)."""
+    if subset is None:
+        return None
+    if np.ndim(subset) == 0:
+        size = check_int(subset, "subset", 2)
+        return np.sort(rng.choice(n, size=size, replace=False)) if n > size else None
+    rows = np.asarray(subset)
+    if rows.dtype.kind not in "iu" or rows.ndim != 1:
+        raise TypeError("subset must be an int or a 1-D array of row positions")
+    if rows.size < 2 or rows.min() < 0 or rows.max() >= n or np.unique(rows).size != rows.size:
+        raise ValueError(f"subset must hold at least 2 distinct row positions in 0..{n - 1}")
+    return rows
 
 
 class _RandomStarts:
@@ -236,12 +250,13 @@ class _RandomStarts:
         return self._cache[G]
 
     def _draw(self, G):
+        """Classes 1..G of one start (labels, not an n x G matrix, so that the
+        cached starts stay O(n) each)."""
         if self.method == "kmeans":
-            return _initial_resp("kmeans", self.data, G, self.rng)
+            return _initial_resp("kmeans", self.data, G, self.rng).argmax(axis=1) + 1
         Z = (self.data.X - self.data.shift) / np.sqrt(self.data.variances)
         centres = Z[self.rng.choice(Z.shape[0], size=G, replace=False)]
-        nearest = np.argmin((centres**2).sum(1) - 2.0 * Z @ centres.T, axis=1)
-        return _unmap(nearest + 1, G)
+        return np.argmin((centres**2).sum(1) - 2.0 * Z @ centres.T, axis=1) + 1
 
 
 def _unmap(classes: np.ndarray, G: int) -> np.ndarray:
@@ -256,12 +271,12 @@ def fit_cell(problem: _Problem, model_name: str, G: int) -> CellFit:
     n, d = problem.n, problem.d
     name = single_component_name(model_name) if G == 1 else model_name
     cell = CellFit(model_name, G, df=cm.n_parameters(model_name, d, G))
-    starts = [np.ones((n, 1))] if G == 1 else problem.starts[G]
+    starts = [np.ones(n, dtype=int)] if G == 1 else problem.starts[G]
     reasons = []
-    for z in starts:
+    for classes in starts:
         model = MclustEM(name, G, problem.n_threads)
         try:
-            result = _run_from(problem, model, z)
+            result = _run_from(problem, model, _unmap(classes, G))
         except DegenerateFitError as err:
             reasons.append(str(err))
             continue
@@ -278,7 +293,7 @@ def fit_cell(problem: _Problem, model_name: str, G: int) -> CellFit:
 
 def _run_from(problem: _Problem, model: MclustEM, z: np.ndarray) -> EMResult:
     data, rows = problem.data, problem.subset
-    if rows is not None and z.shape[0] != problem.n:
+    if rows is not None and model.n_components > 1:  # G = 1 is fitted to all rows
         # mclust: an M-step on the subset the tree was grown on, an E-step on all rows
         params = model.mstep(stats_from_resp(prepare(problem.X[rows]), z,
                                              model.covariance_type))
@@ -323,8 +338,8 @@ def pick_order(table: pd.DataFrame):
 
 
 def sweep(problem: _Problem, *, icl: bool = False, verbose: bool = True):
-    """Every (G, model) cell: the BIC (and ICL) tables, the reasons for NaN cells,
-    and the cells themselves."""
+    """Fit every (G, model) cell; returns {(G, model): CellFit} without the EM
+    runs themselves (only the numbers the tables need)."""
     from tqdm.auto import tqdm
 
     cells = {}
@@ -342,7 +357,8 @@ def sweep(problem: _Problem, *, icl: bool = False, verbose: bool = True):
 
 
 def _slim(cell: CellFit) -> CellFit:
-    """Drop what the table does not need (the starts' O(n K) arrays)."""
+    """Drop the cell's EM run and model: their O(n K) arrays are not needed
+    once the table's numbers are taken."""
     cell.result = None
     cell.model = None
     return cell
@@ -390,9 +406,11 @@ def mclust_bic(data, G=None, models=None, *, initialization="hc", n_init=1, subs
         and keep the best.
     n_init : int
         Starts per cell for "kmeans" and "random".
-    subset : int or None
+    subset : int, array of row positions, or None
         For more rows than this, the tree is grown on a random subset of this
-        many rows (mclust's default 2000); None grows it on all rows.
+        many rows (mclust's default 2000); given row positions are used as
+        they are (mclust's ``initialization = list(subset = ...)``, 0-based
+        here); None grows it on all rows.
     random_state : None, int or Generator
         Seeds the subset and the random starts.
     tol : float

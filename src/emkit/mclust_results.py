@@ -14,18 +14,6 @@ from .gaussian import prepare
 from .mclust_fit import MclustEM, pick_order, single_component_name
 
 _TITLE = "Gaussian finite mixture model fitted by EM algorithm"
-_SINGLE_DESCRIPTIONS = {
-    "XII": "spherical multivariate normal",
-    "XXI": "diagonal multivariate normal",
-    "XXX": "ellipsoidal multivariate normal",
-    "X": "univariate normal",
-}
-
-
-def describe(model_name: str) -> str:
-    """mclust's words for a model code, e.g. EEE -> 'ellipsoidal, equal volume,
-    shape and orientation'."""
-    return _SINGLE_DESCRIPTIONS.get(model_name) or cm.DESCRIPTIONS[model_name]
 
 
 class MclustBIC:
@@ -281,7 +269,7 @@ class MclustSummary:
         rule = "-" * len(_TITLE)
         plural = " components" if r.G > 1 else " component"
         out = [rf.wrap(rule), rf.wrap(_TITLE), rf.wrap(rule), "",
-               rf.wrap(f"Mclust {r.model_name} ({describe(r.model_name)}) model with "
+               rf.wrap(f"Mclust {r.model_name} ({cm.DESCRIPTIONS[r.model_name]}) model with "
                        f"{r.G}{plural}:"), "",
                rf.one_row_frame(["log-likelihood", "n", "df", "BIC", "ICL"],
                                 [r.loglik, int(r.n), int(r.df), r.bic, r.icl])]
