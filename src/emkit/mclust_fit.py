@@ -27,7 +27,7 @@ from .engine import DegenerateFitError, EMResult, StoppingRules, check_random_st
 from .gaussian import (GaussianMixtureModel, GaussianParams, GaussianStats, precision_factors,
                        prepare, scatter_matrices, stats_from_resp)
 from .hierarchical import initial_classes
-from .mixture import _initial_resp
+from .kmeans import kmeans
 
 __all__ = ["mclust", "mclust_bic", "mclust_icl"]
 
@@ -253,7 +253,8 @@ class _RandomStarts:
         """Classes 1..G of one start (labels, not an n x G matrix, so that the
         cached starts stay O(n) each)."""
         if self.method == "kmeans":
-            return _initial_resp("kmeans", self.data, G, self.rng).argmax(axis=1) + 1
+            labels, _ = kmeans(self.data.X, G, self.rng, self.data.w, self.data.shift)
+            return labels + 1
         Z = (self.data.X - self.data.shift) / np.sqrt(self.data.variances)
         centres = Z[self.rng.choice(Z.shape[0], size=G, replace=False)]
         return np.argmin((centres**2).sum(1) - 2.0 * Z @ centres.T, axis=1) + 1

@@ -169,7 +169,6 @@ class MclustResult:
         self.G = cell.G
         self.model_name = single_component_name(cell.model_name) if cell.G == 1 \
             else cell.model_name
-        self._fit_name = cell.model_name
         self.BIC = bic
         self.loglik, self.df, self.bic, self.icl = cell.loglik, cell.df, cell.bic, cell.icl
         self.n_iter = cell.n_iter
@@ -222,7 +221,6 @@ class MclustResult:
         if X.shape[1] != self.d:
             raise ValueError(f"newdata has duplicate columns among {columns}")
         model = MclustEM(self._params.variance.model_name, self.G, self._n_threads)
-        model.covariance_type = self._params.covariance_type
         z = np.empty((X.shape[0], self.G))
         model.estep(prepare(X), self._params, stats=False, resp=z)
         components = pd.RangeIndex(1, self.G + 1, name="component")
