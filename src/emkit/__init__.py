@@ -4,6 +4,8 @@ The building blocks:
 
 - :func:`mclust` -- mclust's model-based clustering (14 covariance models,
   hierarchical starts, BIC/ICL), with :func:`mclust_bic` and :func:`mclust_icl`;
+- :func:`tobit` -- censored (Tobit), interval-censored and truncated regression
+  with patsy formulas and standard errors, as R's ``AER::tobit``;
 - :class:`GaussianMixture` -- a scikit-learn-compatible Gaussian mixture;
 - :mod:`emkit.engine` -- the EM loop every model shares;
 - :mod:`emkit.datasets` -- bundled data sets.
@@ -13,6 +15,7 @@ from ._gaussian import max_threads
 from .engine import ConvergenceWarning, DegenerateFitError, LikelihoodDecreaseWarning
 from .mclust_fit import mclust, mclust_bic, mclust_icl
 from .mixture import GaussianMixture
+from .tobit import tobit
 
 __version__ = "0.1.0"
 __all__ = [
@@ -26,4 +29,5 @@ __all__ = [
     "mclust",
     "mclust_bic",
     "mclust_icl",
+    "tobit",
 ]

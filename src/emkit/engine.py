@@ -22,6 +22,7 @@ __all__ = [
     "check_random_state",
     "run_em",
     "run_em_restarts",
+    "run_squarem",
 ]
 
 
@@ -163,6 +164,62 @@ def run_em(model, data, params, rules: StoppingRules = StoppingRules(), *,
             decreases.append((n_iter, trace[-1] - ll))
         trace.append(ll)
     result = EMResult(params, ll, np.asarray(trace), n_iter, converged,
+                      reason or "max_iter", decreases, stats)
+    if warn:
+        warn_about(result)
+    return result
+
+
+def run_squarem(model, data, params, rules: StoppingRules = StoppingRules(), *,
+                warn: bool = True) -> EMResult:
+    """EM accelerated by SQUAREM (Varadhan & Roland 2008, scheme S3), kept monotone.
+
+    A cycle takes two EM steps, theta1 = M(theta0) and theta2 = M(theta1), and
+    jumps to theta0 - 2 a r + a^2 v with r = theta1 - theta0, v = theta2 -
+    2 theta1 + theta0 and a = -|r|/|v| (at most -1; a = -1 is theta2).  The
+    jump is kept only when its log-likelihood is at least theta2's, so the
+    trace never goes down.  The model also needs ``params_from_vector``, which
+    may raise ValueError for a jump outside the parameter space.
+
+    ``n_iter`` counts M-steps (EM map evaluations); the trace has one entry per
+    cycle.  The stopping rules compare successive cycles.
+    """
+    stats, ll = model.estep(data, params)
+    _check_finite(ll, 0)
+    trace, decreases = [ll], []
+    theta = model.param_vector(params)
+    reason, n_iter = None, 0
+    while n_iter + 2 <= rules.max_iter:
+        p1 = model.mstep(stats)
+        s1, ll1 = model.estep(data, p1)
+        p2 = model.mstep(s1)
+        s2, ll2 = model.estep(data, p2)
+        n_iter += 2
+        _check_finite(ll2, n_iter)
+        theta1, theta2 = model.param_vector(p1), model.param_vector(p2)
+        r = theta1 - theta
+        v = theta2 - theta1 - r
+        new = (p2, s2, ll2, theta2)
+        nv = np.linalg.norm(v)
+        if nv > 0:
+            a = min(-np.linalg.norm(r) / nv, -1.0)
+            if a < -1.0:
+                try:
+                    pj = model.params_from_vector(theta - 2 * a * r + a * a * v)
+                    sj, llj = model.estep(data, pj)
+                except (ValueError, DegenerateFitError, FloatingPointError):
+                    llj = -np.inf
+                if np.isfinite(llj) and llj >= ll2:
+                    new = (pj, sj, llj, model.param_vector(pj))
+        params, stats, ll_new, theta_new = new
+        trace.append(ll_new)
+        if ll_new < ll - _roundoff(ll):
+            decreases.append((n_iter, ll - ll_new))
+        reason = rules.reason_to_stop(ll, ll_new, theta, theta_new)
+        ll, theta = ll_new, theta_new
+        if reason is not None:
+            break
+    result = EMResult(params, ll, np.asarray(trace), n_iter, reason is not None,
                       reason or "max_iter", decreases, stats)
     if warn:
         warn_about(result)

@@ -1,0 +1,249 @@
+"""From a formula, a DataFrame and censoring limits to the arrays the Tobit
+kernel reads: the design X, each row's observation interval [lo, hi] and
+truncation window, and the case weights.  Nothing here modifies the caller's
+data."""
+from __future__ import annotations
+
+import numbers
+import re
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import patsy
+
+__all__ = ["CensoredDesign", "build_design", "limit_values"]
+
+
+@dataclass
+class CensoredDesign:
+    """The fitted rows in kernel form, with what is needed to rebuild them."""
+
+    X: np.ndarray            # (n, p) C-contiguous design
+    lo: np.ndarray           # (n,) lower end of each row's interval (-inf: none)
+    hi: np.ndarray           # (n,) upper end (+inf: none); lo == hi: observed exactly
+    tlo: np.ndarray | None   # (n,) truncation window, None when there is none
+    thi: np.ndarray | None
+    w: np.ndarray            # (n,) case weights (ones when none were given)
+    weighted: bool
+    terms: list              # design column names
+    response: str            # the response's name (or "lower, upper")
+    index: pd.Index          # the rows of data that were fitted
+    n_dropped: int           # rows dropped for missing values
+    design_info: patsy.DesignInfo
+    limits: dict             # how each limit was given: number or column name
+    y: np.ndarray | None     # the observed response (None for interval data)
+    kind: np.ndarray         # per row: 0 left-censored, 1 exact, 2 right-censored, 3 interval
+    limit_arrays: dict       # per-row values of each limit in ``limits``
+
+
+def _limit_spec(value, name: str, default_inf: float, data: pd.DataFrame):
+    """A limit as given: a float (+-inf for none) or a column name."""
+    if value is None:
+        return default_inf
+    if isinstance(value, str):
+        if value not in data.columns:
+            raise ValueError(f"{name}={value!r} names no column of data")
+        return value
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or np.isnan(value):
+        raise TypeError(f"{name} must be a number, None/inf for no limit, or a column name; "
+                        f"got {value!r}")
+    return float(value)
+
+
+def limit_values(spec, name: str, frame: pd.DataFrame, index: pd.Index) -> np.ndarray:
+    """Per-row values of a limit for the rows ``index`` of ``frame``."""
+    if isinstance(spec, str):
+        if spec not in frame.columns:
+            raise ValueError(f"the limit {name}={spec!r} names a column that is missing here")
+        col = frame.loc[index, spec]
+        if not pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
+            raise TypeError(f"the limit column {spec!r} ({name}) is not numeric")
+        return col.to_numpy(dtype=np.float64, na_value=np.nan)
+    return np.full(len(index), spec, dtype=np.float64)
+
+
+_NAME_ERROR = re.compile(r"NameError: name '([^']+)' is not defined")
+
+
+def _patsy_call(fn, *args, data_columns=None, **kwargs):
+    """Run a patsy builder, turning its errors into ValueErrors that name the culprit."""
+    try:
+        return fn(*args, **kwargs)
+    except patsy.PatsyError as err:
+        text = str(err)
+        missing = _NAME_ERROR.search(text)
+        if missing:
+            cols = ", ".join(map(str, list(data_columns)[:20])) if data_columns is not None else ""
+            raise ValueError(f"the formula names {missing.group(1)!r}, which is not a column "
+                             f"of data (columns: {cols})") from None
+        if "missing values" in text or "NA" in text.split("\n")[0]:
+            raise ValueError(f"missing values in the model's columns (missing='raise'): "
+                             f"{text.splitlines()[0]}") from None
+        raise ValueError(f"cannot build the design from the formula: {text}") from None
+
+
+def _check_numeric_frame(frame: pd.DataFrame, what: str) -> np.ndarray:
+    if frame.shape[1] != 1:
+        raise TypeError(f"the {what} must be one numeric column; patsy made "
+                        f"{frame.shape[1]} columns from it ({list(frame.columns)}), "
+                        "so it is not numeric")
+    return frame.iloc[:, 0].to_numpy(dtype=np.float64)
+
+
+def build_design(formula: str, data: pd.DataFrame, *, left, right, lower, upper,
+                 truncation, weights, missing: str, eval_env) -> CensoredDesign:
+    """Validate everything and build the kernel's arrays (see :func:`emkit.tobit`)."""
+    if not isinstance(formula, str):
+        raise TypeError(f"formula must be a string such as 'y ~ x1 + x2', got {formula!r}")
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+    if missing not in ("drop", "raise"):
+        raise ValueError(f"missing must be 'drop' or 'raise', got {missing!r}")
+    if len(data) == 0:
+        raise ValueError("data has no rows")
+    try:
+        desc = patsy.ModelDesc.from_formula(formula)
+    except patsy.PatsyError as err:
+        raise ValueError(f"cannot parse the formula {formula!r}: {err}") from None
+    interval = lower is not None or upper is not None
+    if interval:
+        if lower is None or upper is None:
+            raise ValueError("interval-censored data need both lower= and upper=")
+        if desc.lhs_termlist:
+            raise ValueError("with lower=/upper= the formula has no response: write '~ x1 + x2'")
+        if not (left == 0.0 and np.isposinf(right)) and not (left is None and right is None):
+            raise ValueError("left=/right= do not apply to interval data given by lower=/upper=")
+        limits = {"lower": _limit_spec(lower, "lower", -np.inf, data),
+                  "upper": _limit_spec(upper, "upper", np.inf, data)}
+    else:
+        if not desc.lhs_termlist:
+            raise ValueError("the formula has no response: write 'y ~ x1 + x2' "
+                             "(or give lower=/upper= for interval data)")
+        limits = {"left": _limit_spec(left, "left", -np.inf, data),
+                  "right": _limit_spec(right, "right", np.inf, data)}
+    if truncation is not None:
+        if not isinstance(truncation, (tuple, list)) or len(truncation) != 2:
+            raise TypeError("truncation must be a pair (lower, upper) of numbers, None or "
+                            f"column names; got {truncation!r}")
+        limits["truncation_lower"] = _limit_spec(truncation[0], "truncation[0]", -np.inf, data)
+        limits["truncation_upper"] = _limit_spec(truncation[1], "truncation[1]", np.inf, data)
+
+    na_action = "drop" if missing == "drop" else "raise"
+    if interval:
+        X = _patsy_call(patsy.dmatrix, formula, data, NA_action=na_action,
+                        return_type="dataframe", eval_env=eval_env, data_columns=data.columns)
+        y = None
+        response = f"[{lower}, {upper}]"
+    else:
+        yf, X = _patsy_call(patsy.dmatrices, formula, data, NA_action=na_action,
+                            return_type="dataframe", eval_env=eval_env,
+                            data_columns=data.columns)
+        y = _check_numeric_frame(yf, f"response {yf.columns[0]!r}" if yf.shape[1] == 1
+                                 else "response")
+        response = str(yf.columns[0])
+    index = X.index
+
+    # limits, truncation and weights may have missing values of their own
+    columns = {key: limit_values(spec, key, data, index) for key, spec in limits.items()}
+    if weights is None:
+        w = np.ones(len(index))
+    elif isinstance(weights, str):
+        if weights not in data.columns:
+            raise ValueError(f"weights={weights!r} names no column of data")
+        col = data.loc[index, weights]
+        if not pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
+            raise TypeError(f"the weights column {weights!r} is not numeric")
+        w = col.to_numpy(dtype=np.float64, na_value=np.nan)
+    else:
+        warr = np.asarray(weights)
+        if warr.dtype.kind not in "biuf":
+            raise TypeError(f"weights must be numeric; got dtype {warr.dtype}")
+        if warr.shape != (len(data),):
+            raise ValueError(f"weights must have one entry per row of data ({len(data)}), "
+                             f"got shape {warr.shape}")
+        w = pd.Series(warr.astype(np.float64), index=data.index).loc[index].to_numpy()
+    extra_na = np.isnan(w)
+    for arr in columns.values():
+        extra_na |= np.isnan(arr)
+    if extra_na.any():
+        culprits = [k for k, a in columns.items() if np.isnan(a).any()]
+        if np.isnan(w).any():
+            culprits.append("weights")
+        if missing == "raise":
+            raise ValueError(f"missing values in {', '.join(culprits)} (missing='raise')")
+        if interval and any(k in ("lower", "upper") for k in culprits):
+            warnings.warn(
+                f"{int(extra_na.sum())} row(s) with NaN in lower/upper were dropped as missing. "
+                "For an open end write -inf or inf (R's Surv(type='interval2') uses NA "
+                "for that; here NaN means missing)", UserWarning, stacklevel=4)
+        keep = ~extra_na
+        X = X.loc[keep]
+        index = X.index
+        y = y[keep] if y is not None else None
+        w = w[keep]
+        columns = {k: a[keep] for k, a in columns.items()}
+    n_dropped = len(data) - len(index)
+    if len(index) == 0:
+        raise ValueError("no rows left after dropping those with missing values")
+    if not np.all(np.isfinite(w)) or np.any(w < 0):
+        raise ValueError("weights must be finite and non-negative")
+    if w.sum() <= 0:
+        raise ValueError("the weights sum to zero: no row carries any weight")
+
+    terms = [str(c) for c in X.columns]
+    design_info = X.design_info
+    Xa = np.ascontiguousarray(X.to_numpy(dtype=np.float64))
+    del X
+    if not np.all(np.isfinite(Xa)):
+        cols = [terms[c] for c in np.flatnonzero(~np.isfinite(Xa).all(axis=0))]
+        raise ValueError(f"the design has infinite values in column(s) {cols}; "
+                         "check the data and the formula's transformations")
+
+    if interval:
+        lo, hi = columns["lower"], columns["upper"]
+        bad = lo > hi
+        if bad.any():
+            raise ValueError(f"lower > upper on {int(bad.sum())} row(s) (first: row "
+                             f"{index[np.argmax(bad)]!r})")
+        if np.any(np.isposinf(lo)) or np.any(np.isneginf(hi)):
+            raise ValueError("lower must be < inf and upper > -inf on every row")
+        open_both = np.isneginf(lo) & np.isposinf(hi)
+        if open_both.any():
+            raise ValueError(f"{int(open_both.sum())} row(s) have lower = -inf and upper = inf "
+                             f"(first: row {index[np.argmax(open_both)]!r}): such a row says "
+                             "nothing about the response; drop it")
+    else:
+        if not np.all(np.isfinite(y)):
+            raise ValueError(f"the response {response!r} has infinite values")
+        L, R = columns["left"], columns["right"]
+        bad = L >= R
+        if bad.any():
+            raise ValueError(f"left >= right on {int(bad.sum())} row(s) (first: row "
+                             f"{index[np.argmax(bad)]!r}, left={L[bad][0]}, right={R[bad][0]})")
+        lo = np.where(y <= L, -np.inf, np.where(y >= R, R, y))
+        hi = np.where(y >= R, np.inf, np.where(y <= L, L, y))
+    kind = np.full(lo.shape, 3, dtype=np.int8)
+    kind[lo == hi] = 1
+    kind[np.isneginf(lo)] = 0
+    kind[np.isposinf(hi)] = 2
+    tlo = thi = None
+    if truncation is not None:
+        tlo, thi = columns["truncation_lower"], columns["truncation_upper"]
+        if np.any(tlo >= thi):
+            raise ValueError("the truncation window is empty (lower >= upper) on some row")
+        inside = np.where(lo == hi, (lo >= tlo) & (lo <= thi), (hi > tlo) & (lo < thi))
+        if not inside.all():
+            raise ValueError(f"{int((~inside).sum())} row(s) lie outside the truncation window "
+                             f"(first: row {index[np.argmin(inside)]!r}); truncated data can "
+                             "only hold rows inside it")
+        lo = np.maximum(lo, tlo)
+        hi = np.minimum(hi, thi)
+        if np.all(np.isinf(tlo) & np.isinf(thi)):
+            tlo = thi = None
+    return CensoredDesign(Xa, np.ascontiguousarray(lo), np.ascontiguousarray(hi),
+                          None if tlo is None else np.ascontiguousarray(tlo),
+                          None if thi is None else np.ascontiguousarray(thi),
+                          np.ascontiguousarray(w), weights is not None, terms, response,
+                          index, n_dropped, design_info, limits, y, kind, columns)
