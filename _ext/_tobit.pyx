@@ -29,8 +29,8 @@ caller, see emkit._threads).
 import numpy as np
 from cython.parallel cimport prange, parallel
 from libc.stdlib cimport malloc, calloc, free
-from libc.math cimport log, log1p, exp, expm1, isinf
-from scipy.linalg.cython_blas cimport dgemm, dgemv
+from libc.math cimport log, log1p, exp, expm1, sqrt, isinf
+from scipy.linalg.cython_blas cimport dgemv, dsyrk
 from scipy.special.cython_special cimport erfcx, log_ndtr
 
 cdef extern from *:
@@ -174,14 +174,6 @@ def interval_moments(const double[::1] a, const double[::1] b):
     return out
 
 
-cdef inline void gemm_rm(char ta, char tb, int m, int n, int k, double alpha,
-                         const double* a, int lda, const double* b, int ldb,
-                         double beta, double* c, int ldc) noexcept nogil:
-    """Row-major C (m x n) = alpha op(A) op(B) + beta C through column-major BLAS."""
-    dgemm(&tb, &ta, &n, &m, &k, &alpha, <double*> b, &ldb, <double*> a, &lda,
-          &beta, c, &ldc)
-
-
 def tobit_pass(const double[:, ::1] X, const double[::1] lo, const double[::1] hi,
                const double[::1] tlo, const double[::1] thi, const double[::1] w,
                const double[::1] beta, double sigma, int want,
@@ -310,12 +302,15 @@ def tobit_pass(const double[:, ::1] X, const double[::1] lo, const double[::1] h
                         a[i] = wi * sigma * r1i
                         mine[1 + p] += wi * sigma * sigma * r2i
                         mine[2 + p] += wi * n_i
+                    # the Gram and Hessian blocks are sums of s * g_i^2 x_i x_i'
                     if gram:
-                        g[i] = wi * n_i
+                        g[i] = sqrt(wi * n_i)
                     if newton:
                         a[i] = wi * R.m1 / sigma
                         mine[1 + p] += wi * (R.m2 - 1.0)
-                        g[i] = -wi * R.delta / (sigma * sigma)
+                        # 1 - Var z >= 0, and with truncation Var z shrinks on
+                        # the narrower interval; max() only catches round-off
+                        g[i] = sqrt(wi * max(R.delta, 0.0)) / sigma
                         h[i] = wi * R.k12 / sigma
                         mine[1 + p + 1 + p * q + p] += wi * R.k22
                 if em or newton:
@@ -325,7 +320,7 @@ def tobit_pass(const double[:, ::1] X, const double[::1] lo, const double[::1] h
                         xi = &X[b0 + i, 0]
                         for j in range(p):
                             S[i * p + j] = g[i] * xi[j]
-                    _add_xt_block(&X[b0, 0], S, nb, p, q, mine + 1 + nvec)
+                    _add_syrk(S, nb, p, q, -1.0 if newton else 1.0, mine + 1 + nvec)
                 if newton:
                     # the beta-log sigma column, for now in row p
                     _add_xt_v(&X[b0, 0], h, nb, p, mine + 1 + nvec + p * q)
@@ -346,9 +341,11 @@ def tobit_pass(const double[:, ::1] X, const double[::1] lo, const double[::1] h
         for k in range(nmat):
             mp[k] += mine[1 + nvec + k]
     free(acc)
-    if newton:
-        for j in range(p):
-            mp[j * q + p] = mp[p * q + j]
+    # mirror the lower triangle (the beta-log sigma entries sit in row p)
+    if nmat:
+        for j in range(q):
+            for k in range(j + 1, q):
+                mp[j * q + k] = mp[k * q + j]
     return total
 
 
@@ -370,11 +367,15 @@ cdef inline void _xv(const double* X, const double* v, Py_ssize_t nb, Py_ssize_t
     dgemv(&tr, &m, &n, &alpha, <double*> X, &m, <double*> v, &one, &beta, out, &one)
 
 
-cdef inline void _add_xt_block(const double* X, const double* S, Py_ssize_t nb,
-                               Py_ssize_t p, Py_ssize_t q, double* out) noexcept nogil:
-    """out[:p, :p] (leading dimension q) += X' S for one block."""
-    gemm_rm(b'T', b'N', <int> p, <int> p, <int> nb, 1.0, X, <int> p, S, <int> p, 1.0,
-            out, <int> q)
+cdef inline void _add_syrk(const double* S, Py_ssize_t nb, Py_ssize_t p, Py_ssize_t q,
+                           double sign, double* out) noexcept nogil:
+    """The lower triangle of out[:p, :p] (row-major, leading dimension q) +=
+    sign * S' S for a row-major (nb x p) block S."""
+    # column-major, S is p x nb and out's upper triangle is row-major's lower
+    cdef char uplo = b'U', tr = b'N'
+    cdef int n = <int> p, k = <int> nb, lda = <int> p, ldc = <int> q
+    cdef double beta = 1.0
+    dsyrk(&uplo, &tr, &n, &k, &sign, <double*> S, &lda, &beta, out, &ldc)
 
 
 def max_threads():

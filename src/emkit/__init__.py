@@ -15,7 +15,7 @@ from ._gaussian import max_threads
 from .engine import ConvergenceWarning, DegenerateFitError, LikelihoodDecreaseWarning
 from .mclust_fit import mclust, mclust_bic, mclust_icl
 from .mixture import GaussianMixture
-from .tobit import tobit
+from .tobit_fit import tobit
 
 __version__ = "0.1.0"
 __all__ = [

@@ -27,3 +27,19 @@ def load_iris() -> pd.DataFrame:
     iris = pd.read_csv(_DATA / "iris.csv")
     iris["Species"] = iris["Species"].astype("category")
     return iris
+
+
+def load_affairs() -> pd.DataFrame:
+    """Fair's extramarital affairs survey (R's ``AER::Affairs``), 601 rows.
+
+    ``affairs`` (number of affairs in the past year: 0, 1, 2, 3, 7 = 4-10 and
+    12 = monthly or more; 451 zeros), ``gender`` and ``children``
+    (categorical), ``age``, ``yearsmarried``, ``religiousness`` (1-5),
+    ``education``, ``occupation`` (1-7, Hollingshead) and ``rating`` (self
+    rating of the marriage, 1-5).  The classic Tobit example (Greene;
+    Kleiber & Zeileis, *Applied Econometrics with R*).
+    """
+    affairs = pd.read_csv(_DATA / "affairs.csv")
+    for col in ("gender", "children"):
+        affairs[col] = affairs[col].astype("category")
+    return affairs

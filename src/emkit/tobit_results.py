@@ -104,7 +104,11 @@ class TobitResults:
         sigma = exp(Log(scale)).
     n_iter, n_newton : int
         EM steps (M-steps) and Newton steps taken; ``converged`` says whether
-        the stopping rule was met.  ``loglik_trace`` is EM's trace.
+        the stopping rule was met.
+    loglik_trace : ndarray
+        EM's log-likelihood at the start and after each SQUAREM cycle (two
+        M-steps and, when it helps, an extrapolation), so it has about
+        n_iter / 2 + 1 entries; it never decreases.
     cov_type : str
         How the covariance was computed.
     """
@@ -246,7 +250,7 @@ class TobitResults:
         -------
         DataFrame
             Rows the slopes; columns ``dy/dx``, ``Std. Err.``, ``z``,
-            ``Pr(>|z|)``, ``Conf. Int. Low``, ``Cont. Int. Hi.`` (statsmodels'
+            ``Pr(>|z|)``, ``Conf. Int. Low``, ``Conf. Int. Hi.`` (statsmodels'
             names).  Derivatives are taken for every design column, dummies
             included.
         """
@@ -292,7 +296,7 @@ class TobitResults:
         return pd.DataFrame({"dy/dx": effects, "Std. Err.": se, "z": z,
                              "Pr(>|z|)": 2 * scipy.stats.norm.sf(np.abs(z)),
                              "Conf. Int. Low": effects - q * se,
-                             "Cont. Int. Hi.": effects + q * se}, index=slopes)
+                             "Conf. Int. Hi.": effects + q * se}, index=slopes)
 
     # -- printing -----------------------------------------------------------------
     def _censoring_lines(self):

@@ -127,7 +127,6 @@ def _check_design(design: CensoredDesign, kernel: _Kernel):
     plain = _Kernel(CensoredDesign(**{**design.__dict__, "tlo": None, "thi": None}),
                     kernel.n_threads)
     plain.run(np.zeros(p + 1), WANT_GRAM, None, gram)
-    gram = np.triu(gram) + np.triu(gram, 1).T
     scale = np.sqrt(np.diag(gram))
     zero = [design.terms[j] for j in np.flatnonzero(scale == 0)]
     if zero:
@@ -211,7 +210,7 @@ def tobit(formula: str, data, left=0.0, right=np.inf, *, lower=None, upper=None,
         counted in the summary), or an error is raised.
     method : {"em-newton", "em"}
         "em-newton" (default): SQUAREM-accelerated EM until the relative
-        log-likelihood change is below 1e-6, then Newton steps on the
+        log-likelihood change is below 1e-4, then Newton steps on the
         observed-data log-likelihood until no parameter moves by more than
         1e-10 relative.  "em": EM alone (SQUAREM-accelerated) until the
         relative change is below ``tol``.
@@ -249,7 +248,7 @@ def tobit(formula: str, data, left=0.0, right=np.inf, *, lower=None, upper=None,
     gram = _check_design(design, kernel)
     model = TobitEM(kernel, scipy.linalg.cho_factor(gram))
     theta0 = _start(design, gram)
-    em_tol = 1e-6 if method == "em-newton" else tol
+    em_tol = 1e-4 if method == "em-newton" else tol
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", engine.ConvergenceWarning)
         em = engine.run_squarem(model, None, theta0,
@@ -261,6 +260,11 @@ def tobit(formula: str, data, left=0.0, right=np.inf, *, lower=None, upper=None,
     else:
         hess = np.empty((theta.size, theta.size))
         kernel.run(theta, WANT_NEWTON, np.empty(theta.size), hess)
+    if not converged and kernel.run(theta - np.r_[np.zeros(theta.size - 1), 1.0], 0) >= ll:
+        raise engine.DegenerateFitError(
+            f"the likelihood keeps rising as the scale goes to 0 (sigma = "
+            f"{np.exp(theta[-1]):.3g} now): a regression line passes through every row's "
+            "interval, so the likelihood has no maximum")
     if not converged:
         warnings.warn(f"the Tobit fit did not converge ({em.n_iter} EM steps, {n_newton} "
                       "Newton steps); raise max_iter or check the model",
