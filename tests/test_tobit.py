@@ -348,3 +348,21 @@ def test_fast_design_for_plain_columns_equals_patsys(monkeypatch):
     with pytest.raises(ValueError, match="missing values in \\['y', 'a'\\]"):
         cd._design_arrays("y ~ a + b", patsy.ModelDesc.from_formula("y ~ a + b"), d,
                           "raise", env)
+
+
+def test_row_labels_do_not_matter(affairs):
+    """Duplicate or shuffled index labels: rows are matched by position."""
+    w = pd.read_csv(REF / "affairs_weights.csv")["w"].to_numpy()
+    frame = affairs.assign(w=w, L=0.0)
+    frame.loc[5, "age"] = np.nan
+    plain = emkit.tobit(FORMULA, frame, left="L", weights="w")
+    odd = frame.set_axis(np.r_[np.zeros(300, int), np.arange(301)[::-1]], axis=0)
+    res = emkit.tobit(FORMULA, odd, left="L", weights="w")
+    np.testing.assert_array_equal(res.params, plain.params)
+    assert res.n_dropped == 1 and list(res.model.index) == list(odd.index[np.arange(601) != 5])
+    pred = res.predict(odd.iloc[:10], which="observed")
+    assert list(pred.index) == list(odd.index[:10])
+    np.testing.assert_allclose(pred.to_numpy(), plain.predict(frame.iloc[:10],
+                                                              which="observed").to_numpy())
+    values = pred.to_numpy()
+    assert np.isnan(values[5]) and np.isfinite(np.delete(values, 5)).all()

@@ -52,16 +52,21 @@ def _limit_spec(value, name: str, default_inf: float, data: pd.DataFrame):
     return float(value)
 
 
-def limit_values(spec, name: str, frame: pd.DataFrame, index: pd.Index) -> np.ndarray:
-    """Per-row values of a limit for the rows ``index`` of ``frame``."""
+def numeric_column(frame: pd.DataFrame, column: str, what: str, rows: np.ndarray) -> np.ndarray:
+    """frame[column] at row positions ``rows``, as float64 with NaN for missing."""
+    if column not in frame.columns:
+        raise ValueError(f"{what}={column!r} names no column of the data")
+    col = frame[column]
+    if not pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
+        raise TypeError(f"the {what} column {column!r} is not numeric")
+    return col.to_numpy(dtype=np.float64, na_value=np.nan)[rows]
+
+
+def limit_values(spec, name: str, frame: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
+    """Per-row values of a limit (a number or a column name) at row positions ``rows``."""
     if isinstance(spec, str):
-        if spec not in frame.columns:
-            raise ValueError(f"the limit {name}={spec!r} names a column that is missing here")
-        col = frame.loc[index, spec]
-        if not pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
-            raise TypeError(f"the limit column {spec!r} ({name}) is not numeric")
-        return col.to_numpy(dtype=np.float64, na_value=np.nan)
-    return np.full(len(index), spec, dtype=np.float64)
+        return numeric_column(frame, spec, f"the limit {name}", rows)
+    return np.full(len(rows), spec, dtype=np.float64)
 
 
 _NAME_ERROR = re.compile(r"NameError: name '([^']+)' is not defined")
@@ -109,7 +114,7 @@ def _plain_columns(desc, data: pd.DataFrame):
 
 
 def _design_arrays(formula, desc, data, missing, eval_env):
-    """(y or None, X, index of the rows kept, patsy DesignInfo).
+    """(y or None, X, positions of the rows kept, patsy DesignInfo).
 
     Formulas of bare numeric columns are built directly from the data, which
     is many times faster than patsy on large data; patsy still supplies the
@@ -143,8 +148,9 @@ def _design_arrays(formula, desc, data, missing, eval_env):
             for j, v in enumerate(xs):
                 X[:, j0 + j] = v[keep] if bad.any() else v
             y = (values[0][keep] if bad.any() else values[0]) if has_y else None
-            return y, X, data.index[keep], info
+            return y, X, np.flatnonzero(keep), info
     na_action = "drop" if missing == "drop" else "raise"
+    data = data.reset_index(drop=True)   # patsy then reports kept rows by position
     if has_y:
         yf, Xf = _patsy_call(patsy.dmatrices, formula, data, NA_action=na_action,
                              return_type="dataframe", eval_env=eval_env,
@@ -155,7 +161,7 @@ def _design_arrays(formula, desc, data, missing, eval_env):
         Xf = _patsy_call(patsy.dmatrix, formula, data, NA_action=na_action,
                          return_type="dataframe", eval_env=eval_env, data_columns=data.columns)
         y = None
-    return y, Xf.to_numpy(dtype=np.float64), Xf.index, Xf.design_info
+    return y, Xf.to_numpy(dtype=np.float64), Xf.index.to_numpy(), Xf.design_info
 
 
 def _check_numeric_frame(frame: pd.DataFrame, what: str) -> np.ndarray:
@@ -204,20 +210,15 @@ def build_design(formula: str, data: pd.DataFrame, *, left, right, lower, upper,
         limits["truncation_lower"] = _limit_spec(truncation[0], "truncation[0]", -np.inf, data)
         limits["truncation_upper"] = _limit_spec(truncation[1], "truncation[1]", np.inf, data)
 
-    y, X, index, design_info = _design_arrays(formula, desc, data, missing, eval_env)
+    y, X, rows, design_info = _design_arrays(formula, desc, data, missing, eval_env)
     response = f"[{lower}, {upper}]" if interval else design_info_response(desc)
 
     # limits, truncation and weights may have missing values of their own
-    columns = {key: limit_values(spec, key, data, index) for key, spec in limits.items()}
+    columns = {key: limit_values(spec, key, data, rows) for key, spec in limits.items()}
     if weights is None:
-        w = np.ones(len(index))
+        w = np.ones(len(rows))
     elif isinstance(weights, str):
-        if weights not in data.columns:
-            raise ValueError(f"weights={weights!r} names no column of data")
-        col = data.loc[index, weights]
-        if not pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
-            raise TypeError(f"the weights column {weights!r} is not numeric")
-        w = col.to_numpy(dtype=np.float64, na_value=np.nan)
+        w = numeric_column(data, weights, "weights", rows)
     else:
         warr = np.asarray(weights)
         if warr.dtype.kind not in "biuf":
@@ -225,7 +226,7 @@ def build_design(formula: str, data: pd.DataFrame, *, left, right, lower, upper,
         if warr.shape != (len(data),):
             raise ValueError(f"weights must have one entry per row of data ({len(data)}), "
                              f"got shape {warr.shape}")
-        w = pd.Series(warr.astype(np.float64), index=data.index).loc[index].to_numpy()
+        w = warr.astype(np.float64)[rows]
     extra_na = np.isnan(w)
     for arr in columns.values():
         extra_na |= np.isnan(arr)
@@ -242,12 +243,13 @@ def build_design(formula: str, data: pd.DataFrame, *, left, right, lower, upper,
                 "for that; here NaN means missing)", UserWarning, stacklevel=4)
         keep = ~extra_na
         X = X[keep]
-        index = index[keep]
+        rows = rows[keep]
         y = y[keep] if y is not None else None
         w = w[keep]
         columns = {k: a[keep] for k, a in columns.items()}
-    n_dropped = len(data) - len(index)
-    if len(index) == 0:
+    index = data.index[rows]
+    n_dropped = len(data) - len(rows)
+    if len(rows) == 0:
         raise ValueError("no rows left after dropping those with missing values")
     if not np.all(np.isfinite(w)) or np.any(w < 0):
         raise ValueError("weights must be finite and non-negative")

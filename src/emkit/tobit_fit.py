@@ -131,18 +131,21 @@ def _check_design(design: CensoredDesign, kernel: _Kernel):
     zero = [design.terms[j] for j in np.flatnonzero(scale == 0)]
     if zero:
         raise ValueError(f"the design column(s) {zero} are zero on every weighted row")
-    # column j is collinear when 1 - R^2 of it on the earlier columns is tiny
+    # column j is collinear when 1 - R^2 of it on the earlier kept columns is
+    # tiny; a Cholesky factor of the kept columns' correlations grows row by row
     corr = gram / np.outer(scale, scale)
-    collinear = []
+    collinear, kept = [], []
+    L = np.zeros((p, p))
     for j in range(p):
-        keep = [k for k in range(j) if k not in collinear]
-        if keep:
-            sub = corr[np.ix_(keep, keep)]
-            r2 = corr[j, keep] @ np.linalg.solve(sub, corr[keep, j])
-        else:
-            r2 = 0.0
-        if 1.0 - r2 <= 1e-10:
+        k = len(kept)
+        v = scipy.linalg.solve_triangular(L[:k, :k], corr[kept, j], lower=True) if k else []
+        resid = 1.0 - float(np.dot(v, v))
+        if resid <= 1e-10:
             collinear.append(j)
+            continue
+        L[k, :k] = v
+        L[k, k] = np.sqrt(resid)
+        kept.append(j)
     if collinear:
         names = [design.terms[j] for j in collinear]
         raise ValueError(f"the design is singular: column(s) {names} are linear combinations "

@@ -181,31 +181,33 @@ class TobitResults:
 
     # -- predictions ------------------------------------------------------------
     def _rows(self, newdata):
-        """Design matrix and censoring limits for newdata (or the fitted rows)."""
+        """Design matrix, censoring limits and row positions for the rows of
+        newdata without missing values (or for the fitted rows)."""
         design = self.model
         if newdata is None:
             X = design.X
-            frame, index = None, design.index
+            frame, rows = None, np.arange(design.X.shape[0])
         else:
             if not isinstance(newdata, pd.DataFrame):
                 raise TypeError("newdata must be a pandas DataFrame with the formula's columns")
+            frame = newdata.reset_index(drop=True)   # rows by position
             try:
-                (Xf,) = patsy.build_design_matrices([design.design_info], newdata,
-                                                    NA_action="raise", return_type="dataframe")
+                (Xf,) = patsy.build_design_matrices([design.design_info], frame,
+                                                    NA_action="drop", return_type="dataframe")
             except patsy.PatsyError as err:
                 raise ValueError(f"cannot build the design for newdata: {err}") from None
             X = Xf.to_numpy(dtype=np.float64)
-            frame, index = newdata, Xf.index
+            rows = Xf.index.to_numpy()
         limits = design.limits
         if "left" not in limits:
-            L = np.full(len(index), -np.inf)
-            R = np.full(len(index), np.inf)
+            L = np.full(len(rows), -np.inf)
+            R = np.full(len(rows), np.inf)
         elif frame is None:
             L, R = design.limit_arrays["left"], design.limit_arrays["right"]
         else:
-            L = limit_values(limits["left"], "left", frame, index)
-            R = limit_values(limits["right"], "right", frame, index)
-        return X, L, R, index
+            L = limit_values(limits["left"], "left", frame, rows)
+            R = limit_values(limits["right"], "right", frame, rows)
+        return X, L, R, rows
 
     def predict(self, newdata=None, which: str = "latent") -> pd.Series:
         """Predictions for newdata (default: the fitted rows).
@@ -213,7 +215,8 @@ class TobitResults:
         Parameters
         ----------
         newdata : DataFrame, optional
-            Must hold the formula's variables and any limit columns.
+            Must hold the formula's variables and any limit columns; rows with
+            missing values get NaN.
         which : str
             "latent": x'beta, the mean of the latent y*.  "observed": E[y],
             the mean of the censored response (y* clipped to [left, right]).
@@ -223,10 +226,13 @@ class TobitResults:
         """
         if which not in PREDICTIONS:
             raise ValueError(f"which must be one of {PREDICTIONS}, got {which!r}")
-        X, L, R, index = self._rows(newdata)
-        beta = self.params.to_numpy()[:-1]
-        eta = X @ beta
-        return pd.Series(_prediction(which, eta, self.scale, L, R), index=index, name=which)
+        X, L, R, rows = self._rows(newdata)
+        values = _prediction(which, X @ self.params.to_numpy()[:-1], self.scale, L, R)
+        if newdata is None:
+            return pd.Series(values, index=self.model.index, name=which)
+        out = np.full(len(newdata), np.nan)
+        out[rows] = values
+        return pd.Series(out, index=newdata.index, name=which)
 
     def get_margeff(self, at: str = "overall", which: str = "observed") -> pd.DataFrame:
         """Marginal effects of each regressor, with delta-method standard errors.
