@@ -19,19 +19,7 @@ from libc.stdlib cimport malloc, calloc, free
 from libc.math cimport log
 from scipy.linalg.cython_blas cimport dgemm
 
-cdef extern from *:
-    """
-    #ifdef _OPENMP
-    #include <omp.h>
-    static int _omp_max_threads(void) { return omp_get_max_threads(); }
-    static int _omp_thread_num(void) { return omp_get_thread_num(); }
-    #else
-    static int _omp_max_threads(void) { return 1; }
-    static int _omp_thread_num(void) { return 0; }
-    #endif
-    """
-    int _omp_max_threads() noexcept nogil
-    int _omp_thread_num() noexcept nogil
+from _omp cimport emkit_max_threads, emkit_thread_num
 
 
 cdef extern from *:
@@ -161,7 +149,7 @@ def estep(const double[:, ::1] X, const double[::1] w, const double[::1] shift,
     cdef double *mine
     cdef double* resp_p = &resp[0, 0] if want_resp else NULL
     cdef const double* C_p = &C[0, 0] if m else NULL
-    cdef int nthr = n_threads if n_threads > 0 else _omp_max_threads()
+    cdef int nthr = n_threads if n_threads > 0 else emkit_max_threads()
     # waking threads costs more than a small E-step (mclust's sweeps make
     # thousands of them); the chunks, and so the result, stay the same
     if n * (nY + K + K * m) < SERIAL_WORK:
@@ -177,7 +165,7 @@ def estep(const double[:, ::1] X, const double[::1] w, const double[::1] shift,
         raise MemoryError(f"cannot allocate {nthr} x {per_thread} doubles of E-step buffers")
 
     with nogil, parallel(num_threads=nthr):
-        xT = buffers + _omp_thread_num() * per_thread
+        xT = buffers + emkit_thread_num() * per_thread
         Y = xT + d * block
         L = Y + (nY + 1) * block
         T = L + K * block
@@ -405,7 +393,7 @@ cdef void _accumulate(const double* xT, const double* c, double* r, const double
 
 def max_threads():
     """Threads the kernels use by default (OMP_NUM_THREADS or the core count)."""
-    return _omp_max_threads()
+    return emkit_max_threads()
 
 
 def _check_shapes(X, w, shift, int dens, P, mP, Py_ssize_t K, Py_ssize_t m, S, C, resp,

@@ -33,19 +33,7 @@ from libc.math cimport log, log1p, exp, expm1, sqrt, isinf
 from scipy.linalg.cython_blas cimport dgemv, dsyrk
 from scipy.special.cython_special cimport erfcx, log_ndtr
 
-cdef extern from *:
-    """
-    #ifdef _OPENMP
-    #include <omp.h>
-    static int _tobit_max_threads(void) { return omp_get_max_threads(); }
-    static int _tobit_thread_num(void) { return omp_get_thread_num(); }
-    #else
-    static int _tobit_max_threads(void) { return 1; }
-    static int _tobit_thread_num(void) { return 0; }
-    #endif
-    """
-    int _tobit_max_threads() noexcept nogil
-    int _tobit_thread_num() noexcept nogil
+from _omp cimport emkit_max_threads, emkit_thread_num
 
 cdef enum:
     WANT_EM = 1        # completed statistics
@@ -218,7 +206,7 @@ def tobit_pass(const double[:, ::1] X, const double[::1] lo, const double[::1] h
     cdef double* acc = <double*> calloc(nch * stride, sizeof(double))
     if acc == NULL:
         raise MemoryError("cannot allocate the Tobit accumulators")
-    cdef int nthr = n_threads if n_threads > 0 else _tobit_max_threads()
+    cdef int nthr = n_threads if n_threads > 0 else emkit_max_threads()
     if n < SERIAL_ROWS:
         nthr = 1
     nthr = <int> min(<Py_ssize_t> nthr, nch)
@@ -246,7 +234,7 @@ def tobit_pass(const double[:, ::1] X, const double[::1] lo, const double[::1] h
     cdef Terms* R
     cdef Terms* Tw
     with nogil, parallel(num_threads=nthr):
-        a = buffers + _tobit_thread_num() * per_thread
+        a = buffers + emkit_thread_num() * per_thread
         g = a + BLOCK
         h = g + BLOCK
         e = h + BLOCK
@@ -260,7 +248,7 @@ def tobit_pass(const double[:, ::1] X, const double[::1] lo, const double[::1] h
             b0 = r0
             while b0 < r1:
                 nb = min(<Py_ssize_t> BLOCK, r1 - b0)
-                _xv(&X[b0, 0], &beta[0], nb, p, e)
+                _gemv_block(False, &X[b0, 0], &beta[0], nb, p, 0.0, e)
                 for i in range(nb):
                     eta = e[i]
                     wi = w[b0 + i]
@@ -314,7 +302,7 @@ def tobit_pass(const double[:, ::1] X, const double[::1] lo, const double[::1] h
                         h[i] = wi * R.k12 / sigma
                         mine[1 + p + 1 + p * q + p] += wi * R.k22
                 if em or newton:
-                    _add_xt_v(&X[b0, 0], a, nb, p, mine + 1)
+                    _gemv_block(True, &X[b0, 0], a, nb, p, 1.0, mine + 1)
                 if gram or newton:
                     for i in range(nb):
                         xi = &X[b0 + i, 0]
@@ -323,7 +311,7 @@ def tobit_pass(const double[:, ::1] X, const double[::1] lo, const double[::1] h
                     _add_syrk(S, nb, p, q, -1.0 if newton else 1.0, mine + 1 + nvec)
                 if newton:
                     # the beta-log sigma column, for now in row p
-                    _add_xt_v(&X[b0, 0], h, nb, p, mine + 1 + nvec + p * q)
+                    _gemv_block(True, &X[b0, 0], h, nb, p, 1.0, mine + 1 + nvec + p * q)
                 b0 = b0 + nb
     free(buffers)
 
@@ -349,21 +337,14 @@ def tobit_pass(const double[:, ::1] X, const double[::1] lo, const double[::1] h
     return total
 
 
-cdef inline void _add_xt_v(const double* X, const double* v, Py_ssize_t nb, Py_ssize_t p,
-                           double* out) noexcept nogil:
-    """out += X' v for one row-major (nb x p) block."""
-    cdef char tr = b'N'
+cdef inline void _gemv_block(bint transpose, const double* X, const double* v,
+                             Py_ssize_t nb, Py_ssize_t p, double beta,
+                             double* out) noexcept nogil:
+    """For a row-major (nb x p) block X: out = X' v + beta out (transpose) or
+    out = X v + beta out.  Column-major BLAS sees X as p x nb."""
+    cdef char tr = b'N' if transpose else b'T'
     cdef int m = <int> p, n = <int> nb, one = 1
-    cdef double alpha = 1.0, beta = 1.0
-    dgemv(&tr, &m, &n, &alpha, <double*> X, &m, <double*> v, &one, &beta, out, &one)
-
-
-cdef inline void _xv(const double* X, const double* v, Py_ssize_t nb, Py_ssize_t p,
-                     double* out) noexcept nogil:
-    """out = X v for one row-major (nb x p) block."""
-    cdef char tr = b'T'
-    cdef int m = <int> p, n = <int> nb, one = 1
-    cdef double alpha = 1.0, beta = 0.0
+    cdef double alpha = 1.0
     dgemv(&tr, &m, &n, &alpha, <double*> X, &m, <double*> v, &one, &beta, out, &one)
 
 
@@ -376,8 +357,3 @@ cdef inline void _add_syrk(const double* S, Py_ssize_t nb, Py_ssize_t p, Py_ssiz
     cdef int n = <int> p, k = <int> nb, lda = <int> p, ldc = <int> q
     cdef double beta = 1.0
     dsyrk(&uplo, &tr, &n, &k, &sign, <double*> S, &lda, &beta, out, &ldc)
-
-
-def max_threads():
-    """Threads the kernel uses by default (OMP_NUM_THREADS or the core count)."""
-    return _tobit_max_threads()
