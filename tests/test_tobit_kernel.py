@@ -1,17 +1,16 @@
 """The truncated-normal kernel: moments in the far tails against mpmath,
 derivatives against finite differences, and EM's monotonicity."""
+import mpmath
 import numpy as np
 import pandas as pd
 import patsy
 import pytest
 from hypothesis import given, settings, strategies as st
 
-mpmath = pytest.importorskip("mpmath")
-
-from emkit import engine  # noqa: E402
-from emkit._tobit import interval_moments, tobit_pass  # noqa: E402
-from emkit.censored_design import build_design  # noqa: E402
-from emkit.tobit_fit import TobitEM, _check_design, _Kernel, _start  # noqa: E402
+from emkit import engine
+from emkit._tobit import interval_moments, tobit_pass
+from emkit.censored_design import build_design
+from emkit.tobit_fit import TobitEM, _check_design, _Kernel, _start
 
 INF = float("inf")
 
