@@ -45,6 +45,8 @@ cdef enum:
     SERIAL_ROWS = 4096       # below this, one thread: waking threads costs more
     CF_TERMS = 32            # continued-fraction depth: full precision for t > 5
 
+cdef double NARROW = 1e-5   # standardised width below which an interval is a near-point
+
 cdef double LOG_SQRT_2PI = 0.91893853320467274178
 cdef double SQRT_2_OVER_PI = 0.79788456080286535588
 cdef double INV_SQRT2 = 0.70710678118654752440
@@ -110,6 +112,11 @@ cdef inline void _interval(double a, double b, Terms* T) noexcept nogil:
         T.m1 = -T.m1
         T.k12 = -T.k12
         return
+    if b - a < NARROW:
+        # P = (b - a) phi(mid) (1 + O(w^2)): the moments of a near-point mass,
+        # where the general formulas below would cancel to nothing
+        _narrow(0.5 * (a + b), b - a, T)
+        return
     # a finite interval: work on the side where Phi(b) is not close to 1
     flip = a > 0.0
     if flip:
@@ -119,10 +126,11 @@ cdef inline void _interval(double a, double b, Terms* T) noexcept nogil:
     logZ = lb + log(-expm1(la - lb))
     A = exp(-0.5 * a * a - LOG_SQRT_2PI - logZ)
     B = exp(-0.5 * b * b - LOG_SQRT_2PI - logZ)
-    # E[z^k] = (k-1) E[z^(k-2)] + (a^(k-1) phi(a) - b^(k-1) phi(b)) / Z
-    q1 = a * A - b * B
-    q2 = a * a * A - b * b * B
-    q3 = a * a * a * A - b * b * b * B
+    # E[z^k] = (k-1) E[z^(k-2)] + (a^(k-1) phi(a) - b^(k-1) phi(b)) / Z; an
+    # end whose density underflowed adds nothing (even if a^3 overflows)
+    q1 = (a * A if A != 0.0 else 0.0) - (b * B if B != 0.0 else 0.0)
+    q2 = (a * a * A if A != 0.0 else 0.0) - (b * b * B if B != 0.0 else 0.0)
+    q3 = (a * a * a * A if A != 0.0 else 0.0) - (b * b * b * B if B != 0.0 else 0.0)
     m1 = A - B
     m2 = 1.0 + q1
     m3 = 2.0 * m1 + q2
@@ -135,6 +143,18 @@ cdef inline void _interval(double a, double b, Terms* T) noexcept nogil:
     if flip:
         T.k12 = -T.k12
     T.k22 = m4 - m2 * m2 - 2.0 * m2
+
+
+cdef inline void _narrow(double m, double w, Terms* T) noexcept nogil:
+    """z in an interval of width w < NARROW around m: nearly uniform there,
+    with mean m and variance v = w^2 / 12, to relative order w^2."""
+    cdef double v = w * w / 12.0
+    T.logZ = log(w) - 0.5 * m * m - LOG_SQRT_2PI
+    T.m1 = m
+    T.m2 = m * m + v
+    T.delta = 1.0 - v
+    T.k12 = 2.0 * m * v - 2.0 * m
+    T.k22 = 4.0 * m * m * v - 2.0 * T.m2
 
 
 def interval_moments(const double[::1] a, const double[::1] b):
@@ -181,6 +201,8 @@ def tobit_pass(const double[:, ::1] X, const double[::1] lo, const double[::1] h
     n_threads : OpenMP threads; 0 for the OpenMP default.
     """
     cdef Py_ssize_t n = X.shape[0], p = X.shape[1]
+    if n == 0 or p == 0:
+        raise ValueError("tobit_pass needs at least one row and one column")
     cdef bint trunc = tlo is not None
     cdef bint em = want & WANT_EM, gram = want & WANT_GRAM, newton = want & WANT_NEWTON
     if newton and (em or gram):
@@ -252,6 +274,11 @@ def tobit_pass(const double[:, ::1] X, const double[::1] lo, const double[::1] h
                 for i in range(nb):
                     eta = e[i]
                     wi = w[b0 + i]
+                    if wi == 0.0:
+                        a[i] = 0.0
+                        g[i] = 0.0
+                        h[i] = 0.0
+                        continue
                     za = (lo[b0 + i] - eta) / sigma
                     if lo[b0 + i] == hi[b0 + i]:
                         # observed exactly: E[z] = z, Var z = 0
@@ -261,6 +288,10 @@ def tobit_pass(const double[:, ::1] X, const double[::1] lo, const double[::1] h
                         R.delta = 1.0
                         R.k12 = -2.0 * za
                         R.k22 = -2.0 * za * za
+                    elif hi[b0 + i] - lo[b0 + i] < NARROW * sigma:
+                        # the width from the data, not from za - zb (which can round to 0)
+                        _narrow((0.5 * lo[b0 + i] + 0.5 * hi[b0 + i] - eta) / sigma,
+                                (hi[b0 + i] - lo[b0 + i]) / sigma, R)
                     else:
                         zb = (hi[b0 + i] - eta) / sigma
                         _interval(za, zb, R)

@@ -13,7 +13,17 @@ import numpy as np
 import pandas as pd
 import patsy
 
-__all__ = ["CensoredDesign", "build_design", "limit_values"]
+__all__ = ["AER_LEFT", "CensoredDesign", "build_design", "limit_values"]
+
+
+class _AERLeft(float):
+    """tobit's default ``left``: 0, AER's default, except for truncated samples."""
+
+    def __repr__(self):
+        return "0"
+
+
+AER_LEFT = _AERLeft(0.0)
 
 
 @dataclass
@@ -33,7 +43,6 @@ class CensoredDesign:
     n_dropped: int           # rows dropped for missing values
     design_info: patsy.DesignInfo
     limits: dict             # how each limit was given: number or column name
-    y: np.ndarray | None     # the observed response (None for interval data)
     kind: np.ndarray         # per row: 0 left-censored, 1 exact, 2 right-censored, 3 interval
     limit_arrays: dict       # per-row values of each limit in ``limits``
 
@@ -93,6 +102,14 @@ def design_info_response(desc) -> str:
     return desc.lhs_termlist[0].name() if desc.lhs_termlist else ""
 
 
+def _patsy_ready(data: pd.DataFrame) -> pd.DataFrame:
+    """pandas' nullable numbers (Int64, Float64) as float64: patsy cannot test pd.NA."""
+    nullable = {c: "float64" for c, t in data.dtypes.items()
+                if isinstance(t, pd.api.extensions.ExtensionDtype)
+                and pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t)}
+    return data.astype(nullable) if nullable else data
+
+
 def _plain_columns(desc, data: pd.DataFrame):
     """The formula's columns when every term is the intercept or a bare
     numeric column (then the design is those columns as they are), else None."""
@@ -123,7 +140,7 @@ def _design_arrays(formula, desc, data, missing, eval_env):
     has_y = bool(desc.lhs_termlist)
     plain = _plain_columns(desc, data)
     if plain is not None and len(data) > 1000:
-        head = data.iloc[:50]
+        head = _patsy_ready(data.iloc[:50])
         built = _patsy_call(patsy.dmatrices if has_y else patsy.dmatrix, formula, head,
                             NA_action="drop", return_type="matrix", eval_env=eval_env,
                             data_columns=data.columns)
@@ -150,7 +167,7 @@ def _design_arrays(formula, desc, data, missing, eval_env):
             y = (values[0][keep] if bad.any() else values[0]) if has_y else None
             return y, X, np.flatnonzero(keep), info
     na_action = "drop" if missing == "drop" else "raise"
-    data = data.reset_index(drop=True)   # patsy then reports kept rows by position
+    data = _patsy_ready(data.reset_index(drop=True))  # kept rows come back by position
     if has_y:
         yf, Xf = _patsy_call(patsy.dmatrices, formula, data, NA_action=na_action,
                              return_type="dataframe", eval_env=eval_env,
@@ -162,6 +179,24 @@ def _design_arrays(formula, desc, data, missing, eval_env):
                          return_type="dataframe", eval_env=eval_env, data_columns=data.columns)
         y = None
     return y, Xf.to_numpy(dtype=np.float64), Xf.index.to_numpy(), Xf.design_info
+
+
+def _weights(weights, data: pd.DataFrame) -> np.ndarray:
+    """Case weights for every row of data (ones when none are given)."""
+    if weights is None:
+        return np.ones(len(data))
+    if isinstance(weights, str):
+        return numeric_column(data, weights, "weights", np.arange(len(data)))
+    if isinstance(weights, pd.Series) and not weights.index.equals(data.index):
+        raise ValueError("weights is a Series whose index differs from data's; align it "
+                         "(weights.reindex(data.index)) or pass weights.to_numpy()")
+    warr = np.asarray(weights)
+    if warr.dtype.kind not in "biuf":
+        raise TypeError(f"weights must be numeric; got dtype {warr.dtype}")
+    if warr.shape != (len(data),):
+        raise ValueError(f"weights must have one entry per row of data ({len(data)}), "
+                         f"got shape {warr.shape}")
+    return warr.astype(np.float64)
 
 
 def _check_numeric_frame(frame: pd.DataFrame, what: str) -> np.ndarray:
@@ -193,7 +228,8 @@ def build_design(formula: str, data: pd.DataFrame, *, left, right, lower, upper,
             raise ValueError("interval-censored data need both lower= and upper=")
         if desc.lhs_termlist:
             raise ValueError("with lower=/upper= the formula has no response: write '~ x1 + x2'")
-        if not (left == 0.0 and np.isposinf(right)) and not (left is None and right is None):
+        open_right = right is None or (isinstance(right, numbers.Real) and np.isposinf(right))
+        if not (left is AER_LEFT or left is None) or not open_right:
             raise ValueError("left=/right= do not apply to interval data given by lower=/upper=")
         limits = {"lower": _limit_spec(lower, "lower", -np.inf, data),
                   "upper": _limit_spec(upper, "upper", np.inf, data)}
@@ -201,6 +237,8 @@ def build_design(formula: str, data: pd.DataFrame, *, left, right, lower, upper,
         if not desc.lhs_termlist:
             raise ValueError("the formula has no response: write 'y ~ x1 + x2' "
                              "(or give lower=/upper= for interval data)")
+        if left is AER_LEFT and truncation is not None:
+            left = None   # AER's default censoring at 0 is not meant for truncated samples
         limits = {"left": _limit_spec(left, "left", -np.inf, data),
                   "right": _limit_spec(right, "right", np.inf, data)}
     if truncation is not None:
@@ -210,26 +248,15 @@ def build_design(formula: str, data: pd.DataFrame, *, left, right, lower, upper,
         limits["truncation_lower"] = _limit_spec(truncation[0], "truncation[0]", -np.inf, data)
         limits["truncation_upper"] = _limit_spec(truncation[1], "truncation[1]", np.inf, data)
 
-    y, X, rows, design_info = _design_arrays(formula, desc, data, missing, eval_env)
-    response = f"[{lower}, {upper}]" if interval else design_info_response(desc)
-
-    # limits, truncation and weights may have missing values of their own
-    columns = {key: limit_values(spec, key, data, rows) for key, spec in limits.items()}
-    if weights is None:
-        w = np.ones(len(rows))
-    elif isinstance(weights, str):
-        w = numeric_column(data, weights, "weights", rows)
-    else:
-        warr = np.asarray(weights)
-        if warr.dtype.kind not in "biuf":
-            raise TypeError(f"weights must be numeric; got dtype {warr.dtype}")
-        if warr.shape != (len(data),):
-            raise ValueError(f"weights must have one entry per row of data ({len(data)}), "
-                             f"got shape {warr.shape}")
-        w = warr.astype(np.float64)[rows]
+    # limits, truncation and weights may have missing values of their own;
+    # those rows go before patsy sees the data (stateful transforms, factor levels)
+    everywhere = np.arange(len(data))
+    columns = {key: limit_values(spec, key, data, everywhere) for key, spec in limits.items()}
+    w = _weights(weights, data)
     extra_na = np.isnan(w)
     for arr in columns.values():
         extra_na |= np.isnan(arr)
+    candidates = everywhere
     if extra_na.any():
         culprits = [k for k, a in columns.items() if np.isnan(a).any()]
         if np.isnan(w).any():
@@ -241,20 +268,31 @@ def build_design(formula: str, data: pd.DataFrame, *, left, right, lower, upper,
                 f"{int(extra_na.sum())} row(s) with NaN in lower/upper were dropped as missing. "
                 "For an open end write -inf or inf (R's Surv(type='interval2') uses NA "
                 "for that; here NaN means missing)", UserWarning, stacklevel=4)
-        keep = ~extra_na
-        X = X[keep]
-        rows = rows[keep]
-        y = y[keep] if y is not None else None
-        w = w[keep]
-        columns = {k: a[keep] for k, a in columns.items()}
-    index = data.index[rows]
+        candidates = np.flatnonzero(~extra_na)
+        if len(candidates) == 0:
+            raise ValueError("no rows left after dropping those with missing values")
+    used = data if len(candidates) == len(data) else data.iloc[candidates]
+    y, X, kept, design_info = _design_arrays(formula, desc, used, missing, eval_env)
+    rows = candidates[kept]
+    response = f"[{lower}, {upper}]" if interval else design_info_response(desc)
     n_dropped = len(data) - len(rows)
     if len(rows) == 0:
         raise ValueError("no rows left after dropping those with missing values")
+    if not design_info.column_names:
+        raise ValueError("the formula has no regressors (not even an intercept); "
+                         "write 'y ~ 1' for a model with a constant only")
+    w = w[rows]
     if not np.all(np.isfinite(w)) or np.any(w < 0):
         raise ValueError("weights must be finite and non-negative")
     if w.sum() <= 0:
         raise ValueError("the weights sum to zero: no row carries any weight")
+    # rows of zero weight carry no information: they are not fitted (or counted)
+    positive = w > 0
+    if not positive.all():
+        X, rows, w = X[positive], rows[positive], w[positive]
+        y = y[positive] if y is not None else None
+    columns = {k: a[rows] for k, a in columns.items()}
+    index = data.index[rows]
 
     terms = list(design_info.column_names)
     Xa = np.ascontiguousarray(X)
@@ -309,4 +347,4 @@ def build_design(formula: str, data: pd.DataFrame, *, left, right, lower, upper,
                           None if tlo is None else np.ascontiguousarray(tlo),
                           None if thi is None else np.ascontiguousarray(thi),
                           np.ascontiguousarray(w), weights is not None, terms, response,
-                          index, n_dropped, design_info, limits, y, kind, columns)
+                          index, n_dropped, design_info, limits, kind, columns)

@@ -21,7 +21,7 @@ from . import engine
 from ._threads import single_threaded_blas
 from ._tobit import tobit_pass
 from ._validation import check_int, check_number
-from .censored_design import CensoredDesign, build_design
+from .censored_design import AER_LEFT, CensoredDesign, build_design
 
 __all__ = ["tobit", "TobitEM", "newton_polish"]
 
@@ -66,7 +66,13 @@ class TobitEM:
     def mstep(self, stats):
         theta, vec, mat = stats
         p = self.p
-        factor = scipy.linalg.cho_factor(mat) if mat is not None else self.gram_factor
+        try:
+            factor = scipy.linalg.cho_factor(mat) if mat is not None else self.gram_factor
+        except (np.linalg.LinAlgError, ValueError):
+            # 1/P draws never sampled per row: a window with almost no probability
+            raise engine.DegenerateFitError(
+                "EM's completed statistics are not usable: a row's truncation window holds "
+                "almost none of its probability") from None
         step = scipy.linalg.cho_solve(factor, vec[:p])
         rss = vec[p] - step @ vec[:p]
         if not rss > 0:
@@ -177,7 +183,7 @@ def _start(design: CensoredDesign, gram: np.ndarray) -> np.ndarray:
     return np.concatenate([beta, [0.5 * np.log(var)]])
 
 
-def tobit(formula: str, data, left=0.0, right=np.inf, *, lower=None, upper=None,
+def tobit(formula: str, data, left=AER_LEFT, right=np.inf, *, lower=None, upper=None,
           truncation=None, weights=None, missing: str = "drop", method: str = "em-newton",
           tol: float = 1e-8, max_iter: int = 1000, n_threads: int | None = None):
     """Censored, interval-censored or truncated normal regression (Tobit), fitted by EM.
@@ -198,7 +204,8 @@ def tobit(formula: str, data, left=0.0, right=np.inf, *, lower=None, upper=None,
         Censoring limits: rows with y <= left are left-censored at left and
         rows with y >= right right-censored at right.  A number, ``None`` or
         -inf/inf for no limit, or the name of a column holding a limit per
-        row.  The default (left = 0, right = inf) is AER's.
+        row.  The default (left = 0, right = inf) is AER's; with
+        ``truncation`` the default is no censoring.
     lower, upper : str
         Interval-censored data instead: columns holding each row's interval;
         the response is only known to lie in [lower, upper]; lower == upper
@@ -252,17 +259,32 @@ def tobit(formula: str, data, left=0.0, right=np.inf, *, lower=None, upper=None,
     model = TobitEM(kernel, scipy.linalg.cho_factor(gram))
     theta0 = _start(design, gram)
     em_tol = 1e-4 if method == "em-newton" else tol
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", engine.ConvergenceWarning)
-        em = engine.run_squarem(model, None, theta0,
-                                engine.StoppingRules(rtol=em_tol, max_iter=max_iter))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", engine.ConvergenceWarning)
+            em = engine.run_squarem(model, None, theta0,
+                                    engine.StoppingRules(rtol=em_tol, max_iter=max_iter))
+    except engine.DegenerateFitError as err:
+        if method == "em":
+            raise engine.DegenerateFitError(f"{err}; method='em-newton' does not need EM's "
+                                            "completed statistics to stay finite") from None
+        # Newton on the observed-data likelihood does not need EM's statistics
+        ll0 = kernel.run(theta0, 0)
+        em = engine.EMResult(theta0, ll0, np.array([ll0]), 0, False, f"EM failed: {err}")
     theta, ll = em.params, em.loglik
     n_newton, converged = 0, em.converged
     if method == "em-newton":
         theta, ll, hess, n_newton, converged = newton_polish(kernel, theta, ll)
     else:
-        hess = np.empty((theta.size, theta.size))
-        kernel.run(theta, WANT_NEWTON, np.empty(theta.size), hess)
+        grad, hess = np.empty(theta.size), np.empty((theta.size, theta.size))
+        kernel.run(theta, WANT_NEWTON, grad, hess)
+        # EM's rule stops on slow progress, which is not nearness to the maximum:
+        # the Newton estimate of the gap to it must be small too
+        try:
+            gap = 0.5 * grad @ np.linalg.solve(-hess, grad)
+        except np.linalg.LinAlgError:
+            gap = np.inf
+        converged = converged and gap <= 1e3 * max(tol, 1e-15) * (1 + abs(ll))
     if not converged and kernel.run(theta - np.r_[np.zeros(theta.size - 1), 1.0], 0) >= ll:
         raise engine.DegenerateFitError(
             f"the likelihood keeps rising as the scale goes to 0 (sigma = "

@@ -180,7 +180,7 @@ class TobitResults:
         return stat, len(slopes), float(scipy.stats.chi2.sf(stat, len(slopes)))
 
     # -- predictions ------------------------------------------------------------
-    def _rows(self, newdata):
+    def _rows(self, newdata, limits_needed: bool = True):
         """Design matrix, censoring limits and row positions for the rows of
         newdata without missing values (or for the fitted rows)."""
         design = self.model
@@ -199,7 +199,7 @@ class TobitResults:
             X = Xf.to_numpy(dtype=np.float64)
             rows = Xf.index.to_numpy()
         limits = design.limits
-        if "left" not in limits:
+        if "left" not in limits or not limits_needed:
             L = np.full(len(rows), -np.inf)
             R = np.full(len(rows), np.inf)
         elif frame is None:
@@ -207,6 +207,8 @@ class TobitResults:
         else:
             L = limit_values(limits["left"], "left", frame, rows)
             R = limit_values(limits["right"], "right", frame, rows)
+            known = ~(np.isnan(L) | np.isnan(R))
+            X, L, R, rows = X[known], L[known], R[known], rows[known]
         return X, L, R, rows
 
     def predict(self, newdata=None, which: str = "latent") -> pd.Series:
@@ -215,18 +217,19 @@ class TobitResults:
         Parameters
         ----------
         newdata : DataFrame, optional
-            Must hold the formula's variables and any limit columns; rows with
-            missing values get NaN.
+            Must hold the formula's variables and (except for "latent") any
+            limit columns; rows with missing values get NaN.
         which : str
             "latent": x'beta, the mean of the latent y*.  "observed": E[y],
             the mean of the censored response (y* clipped to [left, right]).
             "conditional": E[y* | left < y* < right].  "prob_uncensored":
             P(left < y* < right).  For interval-censored fits there are no
-            censoring limits, so all but "latent" are trivial.
+            censoring limits, so all but "latent" are trivial.  Predictions
+            are for the population model: a truncation window is ignored.
         """
         if which not in PREDICTIONS:
             raise ValueError(f"which must be one of {PREDICTIONS}, got {which!r}")
-        X, L, R, rows = self._rows(newdata)
+        X, L, R, rows = self._rows(newdata, limits_needed=which != "latent")
         values = _prediction(which, X @ self.params.to_numpy()[:-1], self.scale, L, R)
         if newdata is None:
             return pd.Series(values, index=self.model.index, name=which)
@@ -321,6 +324,18 @@ class TobitResults:
                 ("Uncensored:", self.n_uncensored),
                 (label("right", "Right-censored", ">="), self.n_right)]
 
+    def _truncation_text(self) -> str:
+        lim = self.model.limits
+        if "truncation_lower" not in lim:
+            return ""
+
+        def end(spec, inf):
+            return spec if isinstance(spec, str) else ("-inf" if inf < 0 else "inf") \
+                if np.isinf(spec) else f"{spec:g}"
+
+        return (f"({end(lim['truncation_lower'], -1)}, "
+                f"{end(lim['truncation_upper'], 1)})")
+
     def summary(self, alpha: float = 0.05) -> TobitSummary:
         """The estimates table in statsmodels' layout, with the censoring counts,
         scale, log-likelihood, AIC/BIC, the Wald test of the slopes and how the
@@ -330,13 +345,17 @@ class TobitResults:
         title = ("Truncated Regression Results" if self.model.tlo is not None
                  else "Tobit Regression Results")
         wald, wdf, wp = self.wald_test_slopes()
-        left = [("Dep. Variable:", self.model.response), ("Model:", "Tobit"),
+        model = "Truncated" if self.model.tlo is not None else "Tobit"
+        left = [("Dep. Variable:", self.model.response), ("Model:", model),
                 ("Method:", _METHODS[self.method]), ("Distribution:", "Gaussian"),
                 ("Scale:", f"{self.scale:.5g}"), ("Log-Likelihood:", f"{self.llf:.6g}"),
                 ("Converged:", str(self.converged)),
                 ("EM / Newton steps:", f"{self.n_iter} / {self.n_newton}")]
         right = [("No. Observations:", str(self.nobs))]
         right += [(k, str(v)) for k, v in self._censoring_lines()]
+        trunc = self._truncation_text()
+        if trunc:
+            right.append(("Truncation:", trunc))
         if self.n_dropped:
             right.append(("Dropped (missing):", str(self.n_dropped)))
         if self.model.weighted:
