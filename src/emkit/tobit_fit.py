@@ -294,4 +294,4 @@ def tobit(formula: str, data, left=AER_LEFT, right=np.inf, *, lower=None, upper=
         warnings.warn(f"the Tobit fit did not converge ({em.n_iter} EM steps, {n_newton} "
                       "Newton steps); raise max_iter or check the model",
                       engine.ConvergenceWarning, stacklevel=2)
-    return TobitResults(design, theta, ll, hess, em, n_newton, converged, method, kernel)
+    return TobitResults(design, theta, ll, hess, em, n_newton, converged, method)

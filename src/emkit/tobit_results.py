@@ -113,9 +113,8 @@ class TobitResults:
         How the covariance was computed.
     """
 
-    def __init__(self, design, theta, llf, hessian, em, n_newton, converged, method, kernel):
+    def __init__(self, design, theta, llf, hessian, em, n_newton, converged, method):
         self.model = design
-        self._kernel = kernel
         names = design.terms + ["Log(scale)"]
         self.params = pd.Series(theta, index=names, name="coef")
         try:
