@@ -98,7 +98,7 @@ def _patsy_call(fn, *args, data_columns=None, **kwargs):
         raise ValueError(f"cannot build the design from the formula: {text}") from None
 
 
-def design_info_response(desc) -> str:
+def _response_name(desc) -> str:
     return desc.lhs_termlist[0].name() if desc.lhs_termlist else ""
 
 
@@ -274,7 +274,7 @@ def build_design(formula: str, data: pd.DataFrame, *, left, right, lower, upper,
     used = data if len(candidates) == len(data) else data.iloc[candidates]
     y, X, kept, design_info = _design_arrays(formula, desc, used, missing, eval_env)
     rows = candidates[kept]
-    response = f"[{lower}, {upper}]" if interval else design_info_response(desc)
+    response = f"[{lower}, {upper}]" if interval else _response_name(desc)
     n_dropped = len(data) - len(rows)
     if len(rows) == 0:
         raise ValueError("no rows left after dropping those with missing values")
