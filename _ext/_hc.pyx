@@ -268,6 +268,19 @@ cdef inline void _axpby(int p, double a, const double* x, double b, const double
         out[k] = out[k] + b * y[k]
 
 
+cdef inline int _merge_weights(int ni, int nj, double* si, double* sj,
+                               double* sij) noexcept nogil:
+    """The Fortran's merge weights, in its order: q = 1/(ni + nj),
+    si = sqrt(ni q), sj = sqrt(nj q), sij = sqrt(q) (for a size of 1, sqrt(1 q)
+    is sqrt(q) to the bit).  Returns ni + nj."""
+    cdef int nij = ni + nj
+    cdef double qij = 1.0 / (<double> nij)
+    si[0] = sqrt(<double> ni * qij)
+    sj[0] = sqrt(<double> nj * qij)
+    sij[0] = sqrt(qij)
+    return nij
+
+
 cdef double _pair_fresh(const State* st, int i, int j, double* u, double* v, double* w,
                         Pair* out) noexcept nogil:
     """Change in the criterion for merging slots i < j, computed as in the
@@ -277,7 +290,7 @@ cdef double _pair_fresh(const State* st, int i, int j, double* u, double* v, dou
     cdef int p = st.p, ni = st.size[i], nj = st.size[j], nij, k
     cdef const double* xi = st.xm + i * p
     cdef const double* xj = st.xm + j * p
-    cdef double termi, termj, trc, trm, si, sj, sij, qij, rij
+    cdef double termi, termj, trc, trm, si, sj, sij
     if nj == 1:
         termj = st.ablog
         if ni == 1:
@@ -295,37 +308,23 @@ cdef double _pair_fresh(const State* st, int i, int j, double* u, double* v, dou
         else:
             _load(st, i, u)
             termi = st.term[i]
-            nij = ni + 1
-            rij = <double> nij
-            qij = 1.0 / rij
-            si = sqrt(<double> ni * qij)
-            sj = sqrt(qij)
+            nij = _merge_weights(ni, nj, &si, &sj, &sij)
             _axpby(p, sj, xi, -si, xj, v)
             trc = st.trace[i] + _dot(p, v, v)
             _rankone(nij, p, v, u, p)
-            trm = _cluster_term(st, nij, u, sj, trc)
+            trm = _cluster_term(st, nij, u, sij, trc)
     else:
         _load(st, j, u)
         termj = st.term[j]
         if ni == 1:
-            nij = nj + 1
-            rij = <double> nij
-            qij = 1.0 / rij
-            si = sqrt(qij)
-            sj = sqrt(<double> nj * qij)
-            sij = sqrt(qij)
+            nij = _merge_weights(ni, nj, &si, &sj, &sij)
             _axpby(p, sj, xi, -si, xj, v)
             trc = st.trace[j] + _dot(p, v, v)
             termi = st.ablog
         else:
             _add_rows(st, i, nj, 0, u, w)
             termi = st.term[i]
-            nij = ni + nj
-            rij = <double> nij
-            qij = 1.0 / rij
-            si = sqrt(<double> ni * qij)
-            sj = sqrt(<double> nj * qij)
-            sij = sqrt(qij)
+            nij = _merge_weights(ni, nj, &si, &sj, &sij)
             _axpby(p, sj, xi, -si, xj, v)
             trc = (st.trace[i] + st.trace[j]) + _dot(p, v, v)
         _rankone(nij, p, v, u, p)
@@ -350,29 +349,19 @@ cdef double _pair_grown(const State* st, int a, int j, const double* fa, double*
     cdef int p = st.p, ni = st.size[a], nj = st.size[j], nij, k
     cdef const double* xa = st.xm + a * p
     cdef const double* xj = st.xm + j * p
-    cdef double termj, trc, trm, si, sj, sij, qij, rij
+    cdef double termj, trc, trm, si, sj, sij
     memset(u, 0, p * p * sizeof(double))
     for k in range(ni - 1 if ni - 1 < p else p):
         memcpy(&u[k * p + k], &fa[k * p + k], (p - k) * sizeof(double))
     if nj == 1:
-        nij = ni + 1
-        rij = <double> nij
-        qij = 1.0 / rij
-        si = sqrt(<double> ni * qij)
-        sj = sqrt(qij)
-        sij = sj
+        nij = _merge_weights(ni, nj, &si, &sj, &sij)
         _axpby(p, si, xj, -sj, xa, v)
         trc = st.trace[a] + _dot(p, v, v)
         termj = st.ablog
     else:
         _add_rows(st, j, ni, 1, u, w)
         termj = st.term[j]
-        nij = ni + nj
-        rij = <double> nij
-        qij = 1.0 / rij
-        si = sqrt(<double> ni * qij)
-        sj = sqrt(<double> nj * qij)
-        sij = sqrt(qij)
+        nij = _merge_weights(ni, nj, &si, &sj, &sij)
         _axpby(p, si, xj, -sj, xa, v)
         trc = (st.trace[a] + st.trace[j]) + _dot(p, v, v)
     _rankone(nij, p, v, u, p)

@@ -498,3 +498,24 @@ def test_rows_dropped_for_weights_are_not_seen_by_stateful_transforms(affairs):
     res = emkit.tobit("affairs ~ center(age) + rating", affairs, weights=w)
     ref = emkit.tobit("affairs ~ center(age) + rating", affairs.iloc[1:])
     np.testing.assert_allclose(res.params, ref.params, rtol=1e-12)
+
+
+def test_mcdonald_moffitt_decomposition(affairs):
+    from scipy.stats import norm
+    res = emkit.tobit(FORMULA, affairs)
+    mm = res.mcdonald_moffitt(at="mean")
+    # McDonald & Moffitt (1980): at z = x'b / s the share of the total effect
+    # from the uncensored mean is 1 - z lambda(z) - lambda(z)^2, lambda = phi/Phi
+    z = res.model.X.mean(axis=0) @ res.params.to_numpy()[:-1] / res.scale
+    lam = norm.pdf(z) / norm.cdf(z)
+    assert mm["share uncensored mean"].iloc[0] == pytest.approx(1 - z * lam - lam ** 2,
+                                                                rel=1e-10)
+    np.testing.assert_allclose(mm["limit masses"], 0.0, atol=1e-15)   # limit at 0
+    for at in ("overall", "mean"):
+        total = res.get_margeff(at=at)["dy/dx"]
+        np.testing.assert_allclose(res.mcdonald_moffitt(at=at)["dE[y]/dx"], total, rtol=1e-10)
+    # with a right limit at 4 the mass there moves too, and the parts still add up
+    two = emkit.tobit(FORMULA, affairs, right=4).mcdonald_moffitt()
+    assert (two["limit masses"].abs() > 0).all()
+    np.testing.assert_allclose(two["dE[y]/dx"], emkit.tobit(FORMULA, affairs, right=4)
+                               .get_margeff()["dy/dx"], rtol=1e-10)

@@ -43,15 +43,13 @@ ONE_SIDED = [-1e4, -300.0, -40.0, -38.0, -10.0, -5.000001, -4.999999, -2.0, 0.0,
 def test_one_sided_moments_in_the_far_tails(b):
     """z <= b (left-censoring) and z >= -b (right-censoring): full precision
     with no cancellation, out to 10^4 standard deviations."""
-    for a_, b_, sign in ((-INF, b, 1.0), (-b, INF, -1.0)):
+    for a_, b_ in ((-INF, b), (-b, INF)):
         got = interval_moments(np.array([a_]), np.array([b_]))[:, 0]
         want = mp_moments(a_, b_)
-        scale = np.array([1, 1, 1, 1, 1, 1.0]) * np.maximum(1.0, np.abs(want))
         # log P: absolute error ~ eps * b^2 / 2 where P is near 1
         assert abs(got[0] - want[0]) <= 1e-14 * max(1.0, abs(want[0]), b * b)
         np.testing.assert_allclose(got[1:], want[1:], rtol=2e-13,
                                    atol=1e-300, err_msg=f"[{a_}, {b_}]")
-        assert np.all(np.abs(got - want) <= 2e-13 * scale + 1e-14 * max(1, b * b))
         # 1 - Var z stays in [0, 1]: the variance never goes negative
         assert 0.0 <= got[3] <= 1.0
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import patsy
+import scipy.special
 import scipy.stats
 
 from ._tobit import interval_moments
@@ -34,10 +35,8 @@ def _prediction(which: str, eta, sigma, L, R) -> np.ndarray:
         return eta + sigma * m1
     # observed = L P(y* <= L) + R P(y* >= R) + P(uncensored) E[y* | uncensored]
     with np.errstate(invalid="ignore"):
-        below = np.where(np.isfinite(L), L * np.exp(interval_moments(
-            np.full_like(a, -np.inf), np.where(np.isfinite(a), a, 0.0))[0]), 0.0)
-        above = np.where(np.isfinite(R), R * np.exp(interval_moments(
-            np.where(np.isfinite(b), b, 0.0), np.full_like(b, np.inf))[0]), 0.0)
+        below = np.where(np.isfinite(L), L * scipy.special.ndtr(a), 0.0)
+        above = np.where(np.isfinite(R), R * scipy.special.ndtr(-b), 0.0)
     return below + above + prob * (eta + sigma * m1)
 
 
@@ -236,15 +235,70 @@ class TobitResults:
         out[rows] = values
         return pd.Series(out, index=newdata.index, name=which)
 
+    def _evaluation_rows(self, at: str):
+        """(X, L, R, w) of the fitted rows, or of their weighted mean row."""
+        if at not in ("overall", "mean"):
+            raise ValueError(f"at must be 'overall' or 'mean', got {at!r}")
+        X, L, R, _ = self._rows(None)
+        w = self.model.w
+        if at == "mean":
+            return ((w @ X)[None, :] / w.sum(), np.atleast_1d(np.average(L, weights=w)),
+                    np.atleast_1d(np.average(R, weights=w)), np.ones(1))
+        return X, L, R, w
+
+    def mcdonald_moffitt(self, at: str = "overall") -> pd.DataFrame:
+        """McDonald & Moffitt's (1980) decomposition of the effects on E[y].
+
+        dE[y]/dx_j = P(uncensored) dE[y* | uncensored]/dx_j
+        + E[y* | uncensored] dP(uncensored)/dx_j
+        + L dP(y* <= L)/dx_j + R dP(y* >= R)/dx_j: the change among
+        uncensored rows, the change in the chance of being uncensored, and
+        (only for nonzero finite limits) the moving masses at the limits.
+
+        Parameters
+        ----------
+        at : {"overall", "mean"}
+            Average over the fitted rows (each part averaged; they still add
+            up), or evaluate at the mean regressors.
+
+        Returns
+        -------
+        DataFrame
+            Rows the slopes; columns ``dE[y]/dx`` (= ``get_margeff()``'s),
+            ``uncensored mean``, ``P(uncensored)``, ``limit masses`` and
+            ``share uncensored mean`` (the first part's share of the total).
+        """
+        X, L, R, w = self._evaluation_rows(at)
+        beta = self.params.to_numpy()[:-1]
+        eta, sigma = X @ beta, self.scale
+        prob = _prediction("prob_uncensored", eta, sigma, L, R)
+        cond = _prediction("conditional", eta, sigma, L, R)
+        a, b = _standardised_limits(eta, sigma, L, R)
+        with np.errstate(invalid="ignore"):
+            masses = (np.where(np.isfinite(L), -L * scipy.stats.norm.pdf(a), 0.0)
+                      + np.where(np.isfinite(R), R * scipy.stats.norm.pdf(b), 0.0)) / sigma
+        parts = np.array([np.average(prob * _slope_factor("conditional", eta, sigma, L, R),
+                                     weights=w),
+                          np.average(cond * _slope_factor("prob_uncensored", eta, sigma, L, R),
+                                     weights=w),
+                          np.average(masses, weights=w)])
+        slopes = self._slopes()
+        b_s = self.params[slopes].to_numpy()[:, None]
+        table = pd.DataFrame(b_s * parts[None, :], index=slopes,
+                             columns=["uncensored mean", "P(uncensored)", "limit masses"])
+        table.insert(0, "dE[y]/dx", table.sum(axis=1))
+        table["share uncensored mean"] = parts[0] / parts.sum()
+        return table
+
     def get_margeff(self, at: str = "overall", which: str = "observed") -> pd.DataFrame:
         """Marginal effects of each regressor, with delta-method standard errors.
 
         Every marginal effect is beta_j times a factor s(x'beta) that depends on
         ``which`` (see :meth:`predict`): 1 for "latent", P(uncensored) for
         "observed", Var(z | uncensored) for "conditional" and
-        (phi(a) - phi(b)) / sigma for "prob_uncensored".  The McDonald-Moffitt
-        decomposition is observed = P(uncensored) * conditional
-        + E[y* | uncensored] * prob_uncensored.
+        (phi(a) - phi(b)) / sigma for "prob_uncensored".  For the
+        McDonald-Moffitt decomposition of the "observed" effects see
+        :meth:`mcdonald_moffitt`.
 
         Parameters
         ----------
@@ -262,17 +316,9 @@ class TobitResults:
             names).  Derivatives are taken for every design column, dummies
             included.
         """
-        if at not in ("overall", "mean"):
-            raise ValueError(f"at must be 'overall' or 'mean', got {at!r}")
         if which not in PREDICTIONS:
             raise ValueError(f"which must be one of {PREDICTIONS}, got {which!r}")
-        X, L, R, _ = self._rows(None)
-        w = self.model.w
-        if at == "mean":
-            xbar = (w @ X) / w.sum()
-            X = xbar[None, :]
-            L, R = np.atleast_1d(np.average(L, weights=w)), np.atleast_1d(np.average(R, weights=w))
-            w = np.ones(1)
+        X, L, R, w = self._evaluation_rows(at)
         theta = self.params.to_numpy()
         p = X.shape[1]
         slopes = self._slopes()
