@@ -324,34 +324,6 @@ def test_infinite_values_in_the_design_are_named(affairs):
         emkit.tobit(FORMULA, frame)
 
 
-def test_fast_design_for_plain_columns_equals_patsys(monkeypatch):
-    """Bare numeric columns are copied straight from the data; the result,
-    with missing rows, is what patsy builds."""
-    from emkit import censored_design as cd
-    rng = np.random.default_rng(5)
-    n = 3000
-    d = pd.DataFrame(rng.standard_normal((n, 3)), columns=["a", "b", "y"],
-                     index=np.arange(n) * 2 + 7)
-    d.loc[d.index[[3, 50, 2999]], "a"] = np.nan
-    d.loc[d.index[10], "y"] = np.nan
-    env = patsy.EvalEnvironment.capture(0)
-    for formula in ("y ~ a + b", "y ~ b + a - 1", "~ a + b"):
-        desc = patsy.ModelDesc.from_formula(formula)
-        assert cd._plain_columns(desc, d) is not None
-        fast = cd._design_arrays(formula, desc, d, "drop", env)
-        monkeypatch.setattr(cd, "_plain_columns", lambda desc, data: None)
-        slow = cd._design_arrays(formula, desc, d, "drop", env)
-        monkeypatch.undo()
-        np.testing.assert_array_equal(fast[1], slow[1])
-        if fast[0] is not None:
-            np.testing.assert_array_equal(fast[0], slow[0])
-        assert list(fast[2]) == list(slow[2])
-        assert fast[3].column_names == slow[3].column_names
-    with pytest.raises(ValueError, match="missing values in \\['y', 'a'\\]"):
-        cd._design_arrays("y ~ a + b", patsy.ModelDesc.from_formula("y ~ a + b"), d,
-                          "raise", env)
-
-
 def test_row_labels_do_not_matter(affairs):
     """Duplicate or shuffled index labels: rows are matched by position."""
     w = pd.read_csv(REF / "affairs_weights.csv")["w"].to_numpy()

@@ -5,13 +5,15 @@ data."""
 from __future__ import annotations
 
 import numbers
-import re
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import patsy
+
+from .formula_design import (case_weights, check_frame, design_arrays, numeric_column,
+                             parse_formula)
 
 __all__ = ["AER_LEFT", "CensoredDesign", "build_design", "limit_values"]
 
@@ -61,16 +63,6 @@ def _limit_spec(value, name: str, default_inf: float, data: pd.DataFrame):
     return float(value)
 
 
-def numeric_column(frame: pd.DataFrame, column: str, what: str, rows: np.ndarray) -> np.ndarray:
-    """frame[column] at row positions ``rows``, as float64 with NaN for missing."""
-    if column not in frame.columns:
-        raise ValueError(f"{what}={column!r} names no column of the data")
-    col = frame[column]
-    if not pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
-        raise TypeError(f"the {what} column {column!r} is not numeric")
-    return col.to_numpy(dtype=np.float64, na_value=np.nan)[rows]
-
-
 def limit_values(spec, name: str, frame: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
     """Per-row values of a limit (a number or a column name) at row positions ``rows``."""
     if isinstance(spec, str):
@@ -78,150 +70,11 @@ def limit_values(spec, name: str, frame: pd.DataFrame, rows: np.ndarray) -> np.n
     return np.full(len(rows), spec, dtype=np.float64)
 
 
-_NAME_ERROR = re.compile(r"NameError: name '([^']+)' is not defined")
-
-
-def _patsy_call(fn, *args, data_columns=None, **kwargs):
-    """Run a patsy builder, turning its errors into ValueErrors that name the culprit."""
-    try:
-        return fn(*args, **kwargs)
-    except patsy.PatsyError as err:
-        text = str(err)
-        missing = _NAME_ERROR.search(text)
-        if missing:
-            cols = ", ".join(map(str, list(data_columns)[:20])) if data_columns is not None else ""
-            raise ValueError(f"the formula names {missing.group(1)!r}, which is not a column "
-                             f"of data (columns: {cols})") from None
-        if "missing values" in text or "NA" in text.split("\n")[0]:
-            raise ValueError(f"missing values in the model's columns (missing='raise'): "
-                             f"{text.splitlines()[0]}") from None
-        raise ValueError(f"cannot build the design from the formula: {text}") from None
-
-
-def _response_name(desc) -> str:
-    return desc.lhs_termlist[0].name() if desc.lhs_termlist else ""
-
-
-def _patsy_ready(data: pd.DataFrame) -> pd.DataFrame:
-    """pandas' nullable numbers (Int64, Float64) as float64: patsy cannot test pd.NA."""
-    nullable = {c: "float64" for c, t in data.dtypes.items()
-                if isinstance(t, pd.api.extensions.ExtensionDtype)
-                and pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t)}
-    return data.astype(nullable) if nullable else data
-
-
-def _plain_columns(desc, data: pd.DataFrame):
-    """The formula's columns when every term is the intercept or a bare
-    numeric column (then the design is those columns as they are), else None."""
-    columns = []
-    for term in desc.lhs_termlist + desc.rhs_termlist:
-        if not term.factors:
-            continue
-        if len(term.factors) != 1:
-            return None
-        code = term.factors[0].code
-        if code not in data.columns or code in columns:
-            return None
-        dtype = data[code].dtype
-        if not pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype) \
-                or pd.api.types.is_complex_dtype(dtype):
-            return None
-        columns.append(code)
-    return columns
-
-
-def _design_arrays(formula, desc, data, missing, eval_env):
-    """(y or None, X, positions of the rows kept, patsy DesignInfo).
-
-    Formulas of bare numeric columns are built directly from the data, which
-    is many times faster than patsy on large data; patsy still supplies the
-    DesignInfo (from a few rows), and the column names are checked to agree.
-    """
-    has_y = bool(desc.lhs_termlist)
-    plain = _plain_columns(desc, data)
-    if plain is not None and len(data) > 1000:
-        head = _patsy_ready(data.iloc[:50])
-        built = _patsy_call(patsy.dmatrices if has_y else patsy.dmatrix, formula, head,
-                            NA_action="drop", return_type="matrix", eval_env=eval_env,
-                            data_columns=data.columns)
-        info = (built[1] if has_y else built).design_info
-        rhs = plain[1:] if has_y else plain
-        names = (["Intercept"] if "Intercept" in info.column_names else []) + rhs
-        if list(info.column_names) == names:
-            values = [data[c].to_numpy(dtype=np.float64, na_value=np.nan) for c in plain]
-            bad = np.zeros(len(data), dtype=bool)
-            for v in values:
-                bad |= np.isnan(v)
-            if bad.any() and missing == "raise":
-                culprits = [c for c, v in zip(plain, values) if np.isnan(v).any()]
-                raise ValueError(f"missing values in {culprits} (missing='raise')")
-            keep = ~bad
-            X = np.empty((int(keep.sum()), len(names)))
-            j0 = 0
-            if names and names[0] == "Intercept":
-                X[:, 0] = 1.0
-                j0 = 1
-            xs = values[1:] if has_y else values
-            for j, v in enumerate(xs):
-                X[:, j0 + j] = v[keep] if bad.any() else v
-            y = (values[0][keep] if bad.any() else values[0]) if has_y else None
-            return y, X, np.flatnonzero(keep), info
-    na_action = "drop" if missing == "drop" else "raise"
-    data = _patsy_ready(data.reset_index(drop=True))  # kept rows come back by position
-    if has_y:
-        yf, Xf = _patsy_call(patsy.dmatrices, formula, data, NA_action=na_action,
-                             return_type="dataframe", eval_env=eval_env,
-                             data_columns=data.columns)
-        y = _check_numeric_frame(yf, f"response {yf.columns[0]!r}" if yf.shape[1] == 1
-                                 else "response")
-    else:
-        Xf = _patsy_call(patsy.dmatrix, formula, data, NA_action=na_action,
-                         return_type="dataframe", eval_env=eval_env, data_columns=data.columns)
-        y = None
-    return y, Xf.to_numpy(dtype=np.float64), Xf.index.to_numpy(), Xf.design_info
-
-
-def _weights(weights, data: pd.DataFrame) -> np.ndarray:
-    """Case weights for every row of data (ones when none are given)."""
-    if weights is None:
-        return np.ones(len(data))
-    if isinstance(weights, str):
-        return numeric_column(data, weights, "weights", np.arange(len(data)))
-    if isinstance(weights, pd.Series) and not weights.index.equals(data.index):
-        raise ValueError("weights is a Series whose index differs from data's; align it "
-                         "(weights.reindex(data.index)) or pass weights.to_numpy()")
-    warr = np.asarray(weights)
-    if warr.dtype.kind not in "biuf":
-        raise TypeError(f"weights must be numeric; got dtype {warr.dtype}")
-    if warr.shape != (len(data),):
-        raise ValueError(f"weights must have one entry per row of data ({len(data)}), "
-                         f"got shape {warr.shape}")
-    return warr.astype(np.float64)
-
-
-def _check_numeric_frame(frame: pd.DataFrame, what: str) -> np.ndarray:
-    if frame.shape[1] != 1:
-        raise TypeError(f"the {what} must be one numeric column; patsy made "
-                        f"{frame.shape[1]} columns from it ({list(frame.columns)}), "
-                        "so it is not numeric")
-    return frame.iloc[:, 0].to_numpy(dtype=np.float64)
-
-
 def build_design(formula: str, data: pd.DataFrame, *, left, right, lower, upper,
                  truncation, weights, missing: str, eval_env) -> CensoredDesign:
     """Validate everything and build the kernel's arrays (see :func:`emkit.tobit`)."""
-    if not isinstance(formula, str):
-        raise TypeError(f"formula must be a string such as 'y ~ x1 + x2', got {formula!r}")
-    if not isinstance(data, pd.DataFrame):
-        raise TypeError(f"data must be a pandas DataFrame, got {type(data).__name__}")
-    if missing not in ("drop", "raise"):
-        raise ValueError(f"missing must be 'drop' or 'raise', got {missing!r}")
-    if len(data) == 0:
-        raise ValueError("data has no rows")
-    try:
-        desc = patsy.ModelDesc.from_formula(formula)
-    except patsy.PatsyError as err:
-        raise ValueError(f"cannot parse the formula {formula!r}: {err}") from None
+    check_frame(formula, data, missing)
+    desc = parse_formula(formula)
     interval = lower is not None or upper is not None
     if interval:
         if lower is None or upper is None:
@@ -252,7 +105,7 @@ def build_design(formula: str, data: pd.DataFrame, *, left, right, lower, upper,
     # those rows go before patsy sees the data (stateful transforms, factor levels)
     everywhere = np.arange(len(data))
     columns = {key: limit_values(spec, key, data, everywhere) for key, spec in limits.items()}
-    w = _weights(weights, data)
+    w = case_weights(weights, data)
     extra_na = np.isnan(w)
     for arr in columns.values():
         extra_na |= np.isnan(arr)
@@ -272,9 +125,17 @@ def build_design(formula: str, data: pd.DataFrame, *, left, right, lower, upper,
         if len(candidates) == 0:
             raise ValueError("no rows left after dropping those with missing values")
     used = data if len(candidates) == len(data) else data.iloc[candidates]
-    y, X, kept, design_info = _design_arrays(formula, desc, used, missing, eval_env)
-    rows = candidates[kept]
-    response = f"[{lower}, {upper}]" if interval else _response_name(desc)
+    arrays = design_arrays(formula, desc, used, missing, eval_env)
+    X, design_info = arrays.X, arrays.design_info
+    rows = candidates[arrays.rows]
+    y = None
+    if not interval:
+        if arrays.Y.shape[1] != 1:
+            raise TypeError(f"the response must be one numeric column; patsy made "
+                            f"{arrays.Y.shape[1]} columns from it ({arrays.response_names}), "
+                            "so it is not numeric")
+        y = arrays.Y[:, 0]
+    response = f"[{lower}, {upper}]" if interval else desc.lhs_termlist[0].name()
     n_dropped = len(data) - len(rows)
     if len(rows) == 0:
         raise ValueError("no rows left after dropping those with missing values")
