@@ -19,48 +19,9 @@ from libc.stdlib cimport malloc, calloc, free
 from libc.math cimport log
 from scipy.linalg.cython_blas cimport dgemm
 
+from _blockmath cimport dot8, responsibilities, sum8
 from _omp cimport emkit_max_threads, emkit_thread_num
 
-
-cdef extern from *:
-    """
-    #include <stdint.h>
-    #include <string.h>
-    /* exp(x) for x <= 0, within ~1 ulp of libm, written without branches or
-       calls so that loops over it vectorise.  Below -700 it returns 0: such
-       responsibilities are negligible, and letting them (and products with
-       them) go subnormal slows every later operation on the block. */
-    static inline double _exp_nonpos(double x) {
-        const double log2e = 1.4426950408889634, shifter = 6755399441055744.0;
-        const double ln2hi = 6.93147180369123816490e-01, ln2lo = 1.90821492927058770002e-10;
-        const double keep = x < -700.0 ? 0.0 : 1.0;
-        x = x < -700.0 ? -700.0 : x;
-        double t = x * log2e + shifter;
-        double nf = t - shifter;
-        double r = (x - nf * ln2hi) - nf * ln2lo;
-        double p = 1.0 / 6227020800.0;
-        p = p * r + 1.0 / 479001600.0;
-        p = p * r + 1.0 / 39916800.0;
-        p = p * r + 1.0 / 3628800.0;
-        p = p * r + 1.0 / 362880.0;
-        p = p * r + 1.0 / 40320.0;
-        p = p * r + 1.0 / 5040.0;
-        p = p * r + 1.0 / 720.0;
-        p = p * r + 1.0 / 120.0;
-        p = p * r + 1.0 / 24.0;
-        p = p * r + 1.0 / 6.0;
-        p = p * r + 0.5;
-        p = p * r + 1.0;
-        p = p * r + 1.0;
-        uint64_t bits;
-        memcpy(&bits, &t, sizeof bits);
-        bits = (bits + 1023) << 52;
-        double scale;
-        memcpy(&scale, &bits, sizeof scale);
-        return keep * (p * scale);
-    }
-    """
-    double _exp_nonpos(double x) noexcept nogil
 
 cdef enum:
     # density layouts
@@ -179,7 +140,7 @@ def estep(const double[:, ::1] X, const double[::1] w, const double[::1] shift,
                 nb = min(block, r1 - b0)
                 _centre_transpose(&X[b0, 0], &shift[0], xT, nb, d)
                 _log_densities(xT, &P[0, 0], &mP[0, 0], &cst[0], Y, L, nb, d, K, dens)
-                mine[0] += _responsibilities(L, lse, lse + block, &w[b0], nb, K)
+                mine[0] += responsibilities(L, lse, lse + block, &w[b0], nb, K)
                 if want_lp:
                     for i in range(nb):
                         logprob[b0 + i] = lse[i]
@@ -282,86 +243,6 @@ cdef inline void _add_sq1(double* acc, const double* x, Py_ssize_t nb, double m,
         acc[i] += t * t
 
 
-cdef double _responsibilities(double* L, double* lse, double* sm, const double* w,
-                              Py_ssize_t nb, Py_ssize_t K) noexcept nogil:
-    """Log-sum-exp over components, in place.
-
-    On return L[k, i] = r_ik, lse[i] = log p(x_i); returns sum_i w_i lse[i].
-    """
-    cdef Py_ssize_t i, k
-    cdef double ll = 0.0
-    cdef double* lk
-    for i in range(nb):
-        lse[i] = L[i]
-    for k in range(1, K):
-        lk = L + k * nb
-        for i in range(nb):
-            lse[i] = lk[i] if lk[i] > lse[i] else lse[i]
-    for k in range(K):
-        lk = L + k * nb
-        for i in range(nb):
-            lk[i] = _exp_nonpos(lk[i] - lse[i])
-    for i in range(nb):
-        sm[i] = L[i]
-    for k in range(1, K):
-        lk = L + k * nb
-        for i in range(nb):
-            sm[i] += lk[i]
-    for i in range(nb):
-        lse[i] += log(sm[i])
-        ll += w[i] * lse[i]
-        sm[i] = 1.0 / sm[i]
-    for k in range(K):
-        lk = L + k * nb
-        for i in range(nb):
-            lk[i] *= sm[i]
-    return ll
-
-
-cdef inline double _dot(const double* a, const double* b, Py_ssize_t n) noexcept nogil:
-    """sum_i a_i b_i with eight running sums: gcc turns them into two vector
-    accumulators (independent chains) without licence to reorder floating-point
-    sums, since the order is the one written here."""
-    cdef double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
-    cdef double s4 = 0.0, s5 = 0.0, s6 = 0.0, s7 = 0.0
-    cdef Py_ssize_t i = 0
-    while i + 8 <= n:
-        s0 += a[i] * b[i]
-        s1 += a[i + 1] * b[i + 1]
-        s2 += a[i + 2] * b[i + 2]
-        s3 += a[i + 3] * b[i + 3]
-        s4 += a[i + 4] * b[i + 4]
-        s5 += a[i + 5] * b[i + 5]
-        s6 += a[i + 6] * b[i + 6]
-        s7 += a[i + 7] * b[i + 7]
-        i = i + 8
-    while i < n:
-        s0 += a[i] * b[i]
-        i = i + 1
-    return ((s0 + s4) + (s1 + s5)) + ((s2 + s6) + (s3 + s7))
-
-
-cdef inline double _sum(const double* a, Py_ssize_t n) noexcept nogil:
-    """sum_i a_i, eight running sums as in _dot."""
-    cdef double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
-    cdef double s4 = 0.0, s5 = 0.0, s6 = 0.0, s7 = 0.0
-    cdef Py_ssize_t i = 0
-    while i + 8 <= n:
-        s0 += a[i]
-        s1 += a[i + 1]
-        s2 += a[i + 2]
-        s3 += a[i + 3]
-        s4 += a[i + 4]
-        s5 += a[i + 5]
-        s6 += a[i + 6]
-        s7 += a[i + 7]
-        i = i + 8
-    while i < n:
-        s0 += a[i]
-        i = i + 1
-    return ((s0 + s4) + (s1 + s5)) + ((s2 + s6) + (s3 + s7))
-
-
 cdef void _accumulate(const double* xT, const double* c, double* r, const double* w,
                       double* T, Py_ssize_t nb, Py_ssize_t d, int smode,
                       double* out) noexcept nogil:
@@ -382,12 +263,12 @@ cdef void _accumulate(const double* xT, const double* c, double* r, const double
         for i in range(nb):
             xc[j * nb + i] = xT[j * nb + i] - cj
             z[j * nb + i] = r[i] * xc[j * nb + i]
-    out[0] += _sum(r, nb)
+    out[0] += sum8(r, nb)
     for a in range(d):
-        out[1 + a] += _sum(z + a * nb, nb)
+        out[1 + a] += sum8(z + a * nb, nb)
     for a in range(d):
         for b in range(a, d if smode == SM_FULL else a + 1):
-            out[row] += _dot(z + a * nb, xc + b * nb, nb)
+            out[row] += dot8(z + a * nb, xc + b * nb, nb)
             row = row + 1
 
 

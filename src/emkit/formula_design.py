@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 import patsy
 
-__all__ = ["FormulaArrays", "case_weights", "check_frame", "design_arrays", "numeric_column",
-           "parse_formula", "patsy_call"]
+__all__ = ["FormulaArrays", "case_weights", "check_frame", "design_arrays", "newdata_design",
+           "numeric_column", "parse_formula", "patsy_call"]
 
 
 def check_frame(formula, data, missing: str) -> None:
@@ -187,3 +187,21 @@ def design_arrays(formula: str, desc, data: pd.DataFrame, missing: str,
         Y, names = None, []
     return FormulaArrays(Y, names, Xf.to_numpy(dtype=np.float64), Xf.index.to_numpy(),
                          Xf.design_info)
+
+
+def newdata_design(design_info: patsy.DesignInfo, newdata, *extra):
+    """(X, row positions, frame) for the rows of newdata where the design
+    has no missing values; ``frame`` is newdata indexed by position.
+    ``extra`` design infos (e.g. a concomitant model's) are built on the
+    same rows, and X is then a list of arrays."""
+    if not isinstance(newdata, pd.DataFrame):
+        raise TypeError("newdata must be a pandas DataFrame with the formula's columns")
+    frame = newdata.reset_index(drop=True)   # rows by position
+    try:
+        built = patsy.build_design_matrices([design_info, *extra], frame, NA_action="drop",
+                                            return_type="dataframe")
+    except patsy.PatsyError as err:
+        raise ValueError(f"cannot build the design for newdata: {err}") from None
+    rows = built[0].index.to_numpy()
+    arrays = [b.to_numpy(dtype=np.float64) for b in built]
+    return (arrays if extra else arrays[0]), rows, frame

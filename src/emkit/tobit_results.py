@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import patsy
 import scipy.special
 import scipy.stats
 
 from ._tobit import interval_moments
 from .censored_design import limit_values
+from .formula_design import newdata_design
 
 _METHODS = {"em-newton": "EM + Newton", "em": "EM (SQUAREM)"}
 COV_TYPE = "observed information (analytic Hessian)"
@@ -186,16 +186,7 @@ class TobitResults:
             X = design.X
             frame, rows = None, np.arange(design.X.shape[0])
         else:
-            if not isinstance(newdata, pd.DataFrame):
-                raise TypeError("newdata must be a pandas DataFrame with the formula's columns")
-            frame = newdata.reset_index(drop=True)   # rows by position
-            try:
-                (Xf,) = patsy.build_design_matrices([design.design_info], frame,
-                                                    NA_action="drop", return_type="dataframe")
-            except patsy.PatsyError as err:
-                raise ValueError(f"cannot build the design for newdata: {err}") from None
-            X = Xf.to_numpy(dtype=np.float64)
-            rows = Xf.index.to_numpy()
+            X, rows, frame = newdata_design(design.design_info, newdata)
         limits = design.limits
         if "left" not in limits or not limits_needed:
             L = np.full(len(rows), -np.inf)
