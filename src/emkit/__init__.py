@@ -6,6 +6,9 @@ The building blocks:
   hierarchical starts, BIC/ICL), with :func:`mclust_bic` and :func:`mclust_icl`;
 - :func:`tobit` -- censored (Tobit), interval-censored and truncated regression
   with patsy formulas and standard errors, as R's ``AER::tobit``;
+- :func:`flexmix` -- finite mixtures of Gaussian, Poisson and binomial
+  regressions (concomitant models, grouped data), as R's ``flexmix``, with
+  :func:`stepflexmix` over k;
 - :class:`GaussianMixture` -- a scikit-learn-compatible Gaussian mixture;
 - :mod:`emkit.engine` -- the EM loop every model shares;
 - :mod:`emkit.datasets` -- bundled data sets.
@@ -15,6 +18,7 @@ from ._gaussian import max_threads
 from .engine import ConvergenceWarning, DegenerateFitError, LikelihoodDecreaseWarning
 from .mclust_fit import mclust, mclust_bic, mclust_icl
 from .mixture import GaussianMixture
+from .regmix_api import flexmix, stepflexmix
 from .tobit_fit import tobit
 
 __version__ = "0.1.0"
@@ -25,9 +29,11 @@ __all__ = [
     "LikelihoodDecreaseWarning",
     "datasets",
     "engine",
+    "flexmix",
     "max_threads",
     "mclust",
     "mclust_bic",
     "mclust_icl",
+    "stepflexmix",
     "tobit",
 ]
