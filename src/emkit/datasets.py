@@ -43,3 +43,22 @@ def load_affairs() -> pd.DataFrame:
     for col in ("gender", "children"):
         affairs[col] = affairs[col].astype("category")
     return affairs
+
+
+def load_npreg() -> pd.DataFrame:
+    """Artificial mixture-of-regressions data (R's ``flexmix::NPreg``), 200 rows.
+
+    Two latent classes of 100 rows each (``class``, 1 or 2) share one
+    covariate, ``x`` (uniform on 0-10), and differ in three responses:
+    ``yn`` is Gaussian (standard deviation 3) with means 5x and
+    40 - (x - 5)² = 15 + 10x - x², fitted by ``yn ~ x + I(x**2)``; ``yp`` is
+    Poisson with log means 2 - 0.2x and 1 + 0.1x; ``yb`` is binomial (0/1)
+    with logits x - 5 and 5 - x.  ``id1`` (100 pairs of rows) and ``id2``
+    (50 groups of 4) are categorical grouping variables nested in the
+    classes, for grouped fits (flexmix's ``yn ~ x + I(x^2) | id2``).  The
+    values are bit-identical to the package data of flexmix 2.3-18.
+    """
+    npreg = pd.read_csv(_DATA / "npreg.csv")
+    for col in ("id1", "id2"):
+        npreg[col] = npreg[col].astype("category")
+    return npreg

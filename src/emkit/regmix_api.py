@@ -66,7 +66,7 @@ def _common(formula, data, family, concomitant, groups, weights, offset, n_init,
 
 def flexmix(formula: str, data: pd.DataFrame, k: int, *, family: str = "gaussian",
             concomitant: str | None = None, groups=None, weights=None, offset=None,
-            n_init: int = 10, random_state=None, tol: float = 1e-10, max_iter: int = 1000,
+            n_init: int = 10, random_state=None, tol: float = 1e-12, max_iter: int = 1000,
             accelerate: bool = True, minprior: float = 0.05, missing: str = "drop",
             n_threads: int = 0, verbose: bool = False) -> FlexmixResults:
     """Fit a finite mixture of k regressions by EM, as R's ``flexmix``.
@@ -141,7 +141,7 @@ def flexmix(formula: str, data: pd.DataFrame, k: int, *, family: str = "gaussian
 
 def stepflexmix(formula: str, data: pd.DataFrame, k=range(1, 5), *, family: str = "gaussian",
                 concomitant: str | None = None, groups=None, weights=None, offset=None,
-                n_init: int = 10, random_state=None, tol: float = 1e-10, max_iter: int = 1000,
+                n_init: int = 10, random_state=None, tol: float = 1e-12, max_iter: int = 1000,
                 accelerate: bool = True, minprior: float = 0.05, missing: str = "drop",
                 n_threads: int = 0, verbose: bool = True) -> StepFlexmixResults:
     """Fit :func:`flexmix` for each k and tabulate loglik, df, AIC, BIC and ICL
