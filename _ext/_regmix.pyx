@@ -27,8 +27,8 @@ M-step.  Modes:
   data); returns sum_k Q_k.
 - DENSITY: log f_ik written to ``post``; nothing accumulated (grouped data).
 
-A block of rows is transposed once (columns x rows) so that every loop runs
-over rows and vectorises: the linear predictors, the densities, log-sum-exp
+The design is column-major, so every loop runs over a block's rows and
+vectorises: the linear predictors, the densities, log-sum-exp
 and each statistic as a dot product over the block (_blockmath.pxd, shared
 with the Gaussian mixture kernel).  Rows are split into fixed chunks that depend on the problem size only, each
 accumulating its own sums, which are added in chunk order: the result is
@@ -44,8 +44,8 @@ from _blockmath cimport dot8, responsibilities, sum8
 from _omp cimport emkit_max_threads, emkit_thread_num
 
 cdef extern from "weighted_cross.h":
-    void emkit_weighted_cross(const double* xT, const double* c, const double* s, long nb,
-                              long p, double* H, double* g) noexcept nogil
+    void emkit_weighted_cross(const double* xT, long ld, const double* c, const double* s,
+                              long nb, long p, double* H, double* g) noexcept nogil
 
 cdef enum:
     GAUSSIAN = 0
@@ -75,7 +75,7 @@ cdef inline double _log1pexp(double t) noexcept nogil:
     return log1p(exp(t))
 
 
-def regmix_pass(const double[:, ::1] X, const double[::1] y, const double[::1] trials,
+def regmix_pass(const double[::1, :] X, const double[::1] y, const double[::1] trials,
                 const double[::1] yconst, const double[::1] offset, const double[::1] w,
                 const double[:, ::1] logprior, const double[:, ::1] beta,
                 const double[::1] sigma, int family, int mode, double[:, ::1] post,
@@ -84,7 +84,7 @@ def regmix_pass(const double[:, ::1] X, const double[::1] y, const double[::1] t
 
     Parameters
     ----------
-    X : (n, p) design.  y : (n,) response (successes for the binomial).
+    X : (n, p) design, column-major (Fortran order): a block's columns are read in place.  y : (n,) response (successes for the binomial).
     trials : (n,) binomial trials, or None.  yconst : (n,) the log-density's
         data-only term (Poisson, binomial), or None.  offset : (n,) or None.
     w : (n,) case weights.
@@ -137,10 +137,10 @@ def regmix_pass(const double[:, ::1] X, const double[::1] y, const double[::1] t
     if n < SERIAL_ROWS:
         nthr = 1
     nthr = <int> min(<Py_ssize_t> nthr, nch)
-    # per thread, each (something x BLOCK): the transposed block (p), linear
+    # per thread, each (something x BLOCK): linear
     # predictors then joint log-densities then posteriors (K), log-densities
     # (K), scores (K), variance weights (K), and four row vectors
-    cdef Py_ssize_t per_thread = (p + 4 * K + 4) * BLOCK
+    cdef Py_ssize_t per_thread = (4 * K + 4) * BLOCK
     cdef double* buffers = <double*> malloc(nthr * per_thread * sizeof(double))
     if buffers == NULL:
         free(acc)
@@ -164,7 +164,7 @@ def regmix_pass(const double[:, ::1] X, const double[::1] y, const double[::1] t
     cdef double* post_p = &post[0, 0] if post is not None else NULL
     cdef Py_ssize_t c, r0, r1, b0, nb, i, j, a, b
     cdef double *mine
-    cdef double *xT
+    cdef const double *xT
     cdef double *L
     cdef double *LF
     cdef double *SC
@@ -182,8 +182,7 @@ def regmix_pass(const double[:, ::1] X, const double[::1] y, const double[::1] t
     cdef double bkj, eta, yi, mi, mu, pr, lnk, ivk
     cdef bint fused = mode == FUSED, given = mode == GIVEN, dens = mode == DENSITY
     with nogil, parallel(num_threads=nthr):
-        xT = buffers + emkit_thread_num() * per_thread
-        L = xT + p * BLOCK
+        L = buffers + emkit_thread_num() * per_thread
         LF = L + K * BLOCK
         SC = LF + K * BLOCK
         VW = SC + K * BLOCK
@@ -198,10 +197,7 @@ def regmix_pass(const double[:, ::1] X, const double[::1] y, const double[::1] t
             b0 = r0
             while b0 < r1:
                 nb = min(<Py_ssize_t> BLOCK, r1 - b0)
-                for i in range(nb):
-                    xrow = &X[b0 + i, 0]
-                    for j in range(p):
-                        xT[j * nb + i] = xrow[j]
+                xT = &X[b0, 0]   # column j of the block starts at xT + j * n
                 # linear predictors, then each family's log-density, score and weight
                 for k in range(K):
                     lk = L + k * nb
@@ -210,7 +206,7 @@ def regmix_pass(const double[:, ::1] X, const double[::1] y, const double[::1] t
                     for j in range(p):
                         bkj = B[k * p + j]
                         for i in range(nb):
-                            lk[i] += bkj * xT[j * nb + i]
+                            lk[i] += bkj * xT[j * n + i]
                     fk = LF + k * nb
                     sk = SC + k * nb
                     vk = VW + k * nb
@@ -273,7 +269,7 @@ def regmix_pass(const double[:, ::1] X, const double[::1] y, const double[::1] t
                         for i in range(nb):
                             cw[i] = cw[i] * vk[i]
                     stats = mine + 1 + 3 * K + k * per_comp
-                    emkit_weighted_cross(xT, cw, cs, nb, p, stats + p, stats)
+                    emkit_weighted_cross(xT, n, cw, cs, nb, p, stats + p, stats)
                 b0 = b0 + nb
     free(buffers)
     free(inv_var)

@@ -1,5 +1,5 @@
-/* Weighted cross-products over a block of rows stored transposed (column j
-   of the block is xT[j * nb .. j * nb + nb - 1]), vectorised four rows at a
+/* Weighted cross-products over a block of nb rows of a column-major matrix
+   (column j of the block is xT[j * ld .. j * ld + nb - 1]), vectorised four rows at a
    time with GCC/Clang vector extensions.  The lanes are added in a fixed
    order, so the result depends on the data only, not on the thread count. */
 #ifndef EMKIT_WEIGHTED_CROSS_H
@@ -18,11 +18,11 @@ static inline double emkit_hsum4(emkit_v4d v) { return (v[0] + v[1]) + (v[2] + v
 /* H[a * p + b] += sum_i c_i x_ia x_ib for a <= b (H's upper triangle, row-major)
    and g[a] += sum_i s_i x_ia.  Each pass over the rows updates up to four
    entries of a row of H, so every load feeds several multiply-adds. */
-static void emkit_weighted_cross(const double* xT, const double* c, const double* s,
+static void emkit_weighted_cross(const double* xT, long ld, const double* c, const double* s,
                                  long nb, long p, double* H, double* g) {
     const long n4 = nb & ~3L;
     for (long a = 0; a < p; ++a) {
-        const double* xa = xT + a * nb;
+        const double* xa = xT + a * ld;
         emkit_v4d ag = {0.0, 0.0, 0.0, 0.0};
         for (long i = 0; i < n4; i += 4)
             ag += emkit_load4(s + i) * emkit_load4(xa + i);
@@ -32,7 +32,7 @@ static void emkit_weighted_cross(const double* xT, const double* c, const double
         g[a] += tg;
         long b = a;
         for (; b + 4 <= p; b += 4) {
-            const double *x0 = xT + b * nb, *x1 = x0 + nb, *x2 = x1 + nb, *x3 = x2 + nb;
+            const double *x0 = xT + b * ld, *x1 = x0 + ld, *x2 = x1 + ld, *x3 = x2 + ld;
             emkit_v4d a0 = {0.0, 0.0, 0.0, 0.0}, a1 = a0, a2 = a0, a3 = a0;
             for (long i = 0; i < n4; i += 4) {
                 emkit_v4d z = emkit_load4(c + i) * emkit_load4(xa + i);
@@ -56,7 +56,7 @@ static void emkit_weighted_cross(const double* xT, const double* c, const double
             H[a * p + b + 3] += t3;
         }
         for (; b < p; ++b) {
-            const double* xb = xT + b * nb;
+            const double* xb = xT + b * ld;
             emkit_v4d ab = {0.0, 0.0, 0.0, 0.0};
             for (long i = 0; i < n4; i += 4)
                 ab += emkit_load4(c + i) * emkit_load4(xa + i) * emkit_load4(xb + i);

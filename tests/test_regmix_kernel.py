@@ -16,7 +16,7 @@ from emkit.regmix_information import observed_information
 
 def _problem(family, n=5000, p=4, K=3, seed=0):
     rng = np.random.default_rng(seed)
-    X = np.column_stack([np.ones(n), rng.standard_normal((n, p - 1))])
+    X = np.asfortranarray(np.column_stack([np.ones(n), rng.standard_normal((n, p - 1))]))
     beta = 0.3 * rng.standard_normal((K, p))
     sigma = rng.uniform(0.5, 2.0, K)
     off = 0.1 * rng.standard_normal(n)

@@ -23,7 +23,7 @@ class RegmixDesign:
     """The fitted rows in kernel form, with what is needed to rebuild them."""
 
     family: str
-    X: np.ndarray                 # (n, p) design, C-contiguous
+    X: np.ndarray                 # (n, p) design, column-major (the kernel reads columns)
     y: np.ndarray                 # (n,) response (successes for the binomial)
     trials: np.ndarray | None     # (n,) binomial trials
     yconst: np.ndarray | None     # (n,) data-only term of the log-density
@@ -190,7 +190,7 @@ def build_design(formula, data, *, family, weights, offset, groups, concomitant,
             raise ValueError("the concomitant design has infinite values")
         Z = np.ascontiguousarray(Z)
     return RegmixDesign(
-        family, np.ascontiguousarray(X), np.ascontiguousarray(y),
+        family, np.asfortranarray(X), np.ascontiguousarray(y),
         None if trials is None else np.ascontiguousarray(trials),
         None if yconst is None else np.ascontiguousarray(yconst),
         None if off is None else np.ascontiguousarray(off),
