@@ -24,7 +24,7 @@ from scipy.special import logsumexp
 from . import engine
 from ._regmix import FAMILIES as KERNEL_FAMILIES, n_outputs, regmix_pass
 from ._threads import single_threaded_blas
-from .kmeans import kmeans
+from .kmeans import kmeans, nearest
 from .regmix_design import RegmixDesign
 
 __all__ = ["RegmixEM", "RegmixParams", "StartRecord", "fit_components"]
@@ -32,6 +32,7 @@ __all__ = ["RegmixEM", "RegmixParams", "StartRecord", "fit_components"]
 FUSED, GIVEN, DENSITY = 0, 1, 2
 _INNER_NEWTON = 25       # Newton steps per GLM M-step at most
 _HALVINGS = 40
+_KMEANS_ROWS = 10_000   # k-means starts run on a sample of this many units
 
 
 @dataclass
@@ -54,7 +55,10 @@ class RegmixStats:
 
 
 def log_softmax(A: np.ndarray) -> np.ndarray:
-    return A - logsumexp(A, axis=1, keepdims=True)
+    """Row-wise log softmax (plain numpy: scipy's logsumexp costs more
+    than an E-step on small problems)."""
+    top = A.max(axis=1, keepdims=True)
+    return A - (top + np.log(np.exp(A - top).sum(axis=1, keepdims=True)))
 
 
 class RegmixEM:
@@ -297,7 +301,13 @@ def _kmeans_labels(model: RegmixEM, rng) -> np.ndarray:
         F = np.column_stack([np.bincount(d.group_codes, weights=f) / counts for f in F.T])
     sd = F.std(axis=0)
     F = (F - F.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
-    return kmeans(F, model.K, rng, w=d.unit_w)[0]
+    if len(F) <= _KMEANS_ROWS:
+        return kmeans(F, model.K, rng, w=d.unit_w)[0]
+    # a start needs rough centres: find them on a sample, then place every unit
+    sample = rng.choice(len(F), _KMEANS_ROWS, replace=False)
+    centers = kmeans(F[sample], model.K, rng, w=d.unit_w[sample])[1]
+    origin = np.zeros(F.shape[1])
+    return nearest(F, centers, origin)[0]
 
 
 def fit_components(model: RegmixEM, n_init: int, rng, rules: engine.StoppingRules,
