@@ -27,16 +27,15 @@ import argparse
 import re
 import shutil
 import subprocess
-import tempfile
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import patsy
 
 import emkit
+from rscript import run_rscript
 from emkit import engine
 from emkit.regmix_design import build_design
 from emkit.regmix_fit import RegmixEM
@@ -106,13 +105,7 @@ def run_r(df: pd.DataFrame, repeat: int):
 
     coef is a DataFrame (terms x components), sigma a Series by component.
     """
-    script = Path(__file__).with_name("flexmix_r_timing.R")
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "data.csv"
-        # 17 significant digits round-trip every double, so R fits the same numbers.
-        df.to_csv(path, index=False, float_format="%.17g")
-        out = subprocess.run(["Rscript", str(script), str(path), str(repeat)],
-                             capture_output=True, text=True, check=True).stdout
+    out = run_rscript("flexmix_r_timing.R", df, repeat)
     fields = dict(re.findall(r"^(time|iter|loglik) (\S+)$", out, re.M))
     coef = pd.Series({(name.replace("(Intercept)", "Intercept"), comp): float(value)
                       for comp, name, value in re.findall(r"^coef (\S+) (\S+) (\S+)$", out, re.M)})

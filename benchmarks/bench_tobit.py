@@ -21,7 +21,6 @@ import re
 import resource
 import shutil
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 
@@ -29,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 import emkit
+from rscript import run_rscript
 
 P = 20
 FORMULA = "y ~ " + " + ".join(f"x{j + 1}" for j in range(P))
@@ -81,13 +81,7 @@ def fit_memory(n, threads):
 
 def run_r(df: pd.DataFrame, repeat: int):
     """AER::tobit on df via a temporary CSV: (seconds, iterations, loglik, params)."""
-    script = Path(__file__).with_name("tobit_r_timing.R")
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "data.csv"
-        # 17 significant digits round-trip every double, so R fits the same numbers.
-        df.to_csv(path, index=False, float_format="%.17g")
-        out = subprocess.run(["Rscript", str(script), str(path), str(repeat)],
-                             capture_output=True, text=True, check=True).stdout
+    out = run_rscript("tobit_r_timing.R", df, repeat)
     fields = dict(re.findall(r"^(time|iter|loglik) (\S+)$", out, re.M))
     coefs = {name.replace("(Intercept)", "Intercept"): float(value)
              for name, value in re.findall(r"^coef (\S+) (\S+)$", out, re.M)}

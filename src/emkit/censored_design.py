@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import patsy
 
-from .formula_design import (case_weights, check_frame, design_arrays, numeric_column,
-                             parse_formula)
+from .formula_design import (case_weights, check_fitted_rows, check_frame, design_arrays,
+                             numeric_column, parse_formula)
 
 __all__ = ["AER_LEFT", "CensoredDesign", "build_design", "limit_values"]
 
@@ -137,16 +137,8 @@ def build_design(formula: str, data: pd.DataFrame, *, left, right, lower, upper,
         y = arrays.Y[:, 0]
     response = f"[{lower}, {upper}]" if interval else desc.lhs_termlist[0].name()
     n_dropped = len(data) - len(rows)
-    if len(rows) == 0:
-        raise ValueError("no rows left after dropping those with missing values")
-    if not design_info.column_names:
-        raise ValueError("the formula has no regressors (not even an intercept); "
-                         "write 'y ~ 1' for a model with a constant only")
     w = w[rows]
-    if not np.all(np.isfinite(w)) or np.any(w < 0):
-        raise ValueError("weights must be finite and non-negative")
-    if w.sum() <= 0:
-        raise ValueError("the weights sum to zero: no row carries any weight")
+    check_fitted_rows(len(rows), design_info, w, "y ~ 1")
     # rows of zero weight carry no information: they are not fitted (or counted)
     positive = w > 0
     if not positive.all():

@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 import patsy
 
-__all__ = ["FormulaArrays", "case_weights", "check_frame", "design_arrays", "newdata_design",
+__all__ = ["FormulaArrays", "case_weights", "check_fitted_rows", "check_frame", "design_arrays",
+           "newdata_design",
            "numeric_column", "parse_formula", "patsy_call"]
 
 
@@ -205,3 +206,19 @@ def newdata_design(design_info: patsy.DesignInfo, newdata, *extra):
     rows = built[0].index.to_numpy()
     arrays = [b.to_numpy(dtype=np.float64) for b in built]
     return (arrays if extra else arrays[0]), rows, frame
+
+
+def check_fitted_rows(n_rows: int, design_info: patsy.DesignInfo, w: np.ndarray,
+                      constant_only: str) -> None:
+    """What every formula fit needs of its rows: some left after dropping
+    missing values, at least one regressor, and usable case weights.
+    ``constant_only`` is the formula to suggest for a model without regressors."""
+    if n_rows == 0:
+        raise ValueError("no rows left after dropping those with missing values")
+    if not design_info.column_names:
+        raise ValueError("the formula has no regressors (not even an intercept); "
+                         f"write {constant_only!r} for a model with a constant only")
+    if not np.all(np.isfinite(w)) or np.any(w < 0):
+        raise ValueError("weights must be finite and non-negative")
+    if w.sum() <= 0:
+        raise ValueError("the weights sum to zero: no row carries any weight")

@@ -11,7 +11,8 @@ import pandas as pd
 import patsy
 from scipy.special import gammaln
 
-from .formula_design import case_weights, check_frame, design_arrays, parse_formula
+from .formula_design import (case_weights, check_fitted_rows, check_frame, design_arrays,
+                             parse_formula)
 
 __all__ = ["FAMILIES", "RegmixDesign", "build_design"]
 
@@ -149,16 +150,8 @@ def build_design(formula, data, *, family, weights, offset, groups, concomitant,
     Z, z_info, z_keep = _concomitant(concomitant, data, rows, missing, eval_env)
     X, Y = arrays.X[z_keep], arrays.Y[z_keep]
     rows = rows[z_keep]
-    if len(rows) == 0:
-        raise ValueError("no rows left after dropping those with missing values")
-    if not arrays.design_info.column_names:
-        raise ValueError("the formula has no regressors (not even an intercept); "
-                         "write 'y ~ 1' for a mixture of means")
     w = w_all[rows]
-    if not np.all(np.isfinite(w)) or np.any(w < 0):
-        raise ValueError("weights must be finite and non-negative")
-    if w.sum() <= 0:
-        raise ValueError("the weights sum to zero: no row carries any weight")
+    check_fitted_rows(len(rows), arrays.design_info, w, "y ~ 1")
     off = None if off_all is None else off_all[rows]
     if off is not None and not np.all(np.isfinite(off)):
         raise ValueError("the offset has infinite values")
