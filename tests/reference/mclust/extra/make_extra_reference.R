@@ -20,27 +20,12 @@ printed <- function(name, X, b = mclustBIC(X), icl = mclustICL(X)) {
   wr(pr(icl), paste0(name, "_icl_table_print.txt"))
 }
 
+source(file.path("..", "mclust_tables.R"))
 one <- function(name, X, write_data = TRUE) {
-  X <- as.data.frame(X)
-  if (write_data) write.csv(X, file.path(out, paste0(name, ".csv")), row.names = FALSE)
-  t <- system.time(b <- mclustBIC(X))
-  m <- Mclust(X, x = b)
-  bt <- as.data.frame(unclass(b)[, , drop = FALSE])
-  bt <- cbind(G = as.integer(rownames(bt)), bt)
-  write.csv(bt, file.path(out, paste0(name, "_bic.csv")), row.names = FALSE)
-  icl <- mclustICL(X)
-  it <- as.data.frame(unclass(icl)[, , drop = FALSE]); it <- cbind(G = as.integer(rownames(it)), it)
-  write.csv(it, file.path(out, paste0(name, "_icl.csv")), row.names = FALSE)
-  cat(sprintf("%s n=%d d=%d best=%s G=%d bic=%.6f loglik=%.6f df=%d icl=%.6f time=%.2f NA_bic=%d NA_icl=%d\n",
-              name, nrow(X), ncol(X), m$modelName, m$G, m$bic, m$loglik, m$df, icl(m), t[["elapsed"]],
-              sum(is.na(unclass(b))), sum(is.na(unclass(icl)))))
-  write.csv(data.frame(model = m$modelName, G = m$G, bic = m$bic, loglik = m$loglik, df = m$df, icl = icl(m)),
-            file.path(out, paste0(name, "_best.csv")), row.names = FALSE)
-  write.csv(data.frame(classification = m$classification, uncertainty = m$uncertainty),
-            file.path(out, paste0(name, "_class.csv")), row.names = FALSE)
-  wr(pr(summary(m, parameters = TRUE)), paste0(name, "_summary.txt"))
-  printed(name, X, b, icl)
-  invisible(m)
+  fit <- fit_tables(name, X, out, write_data)
+  wr(pr(summary(fit$m, parameters = TRUE)), paste0(name, "_summary.txt"))
+  printed(name, as.data.frame(X), fit$b, fit$icl)
+  invisible(fit$m)
 }
 
 # predict(m, first 10 rows): classification and z (columns z1..zG)
