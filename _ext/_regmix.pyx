@@ -178,7 +178,6 @@ def regmix_pass(const double[::1, :] X, const double[::1] y, const double[::1] t
     cdef double *sk
     cdef double *vk
     cdef double *stats
-    cdef const double* xrow
     cdef double bkj, eta, yi, mi, mu, pr, lnk, ivk
     cdef bint fused = mode == FUSED, given = mode == GIVEN, dens = mode == DENSITY
     with nogil, parallel(num_threads=nthr):

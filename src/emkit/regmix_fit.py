@@ -19,7 +19,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.linalg
-from scipy.special import logsumexp
 
 from . import engine
 from ._regmix import FAMILIES as KERNEL_FAMILIES, n_outputs, regmix_pass
@@ -54,11 +53,15 @@ class RegmixStats:
     unit_post: np.ndarray | None  # (units, K) posteriors of the units (rows or groups)
 
 
-def log_softmax(A: np.ndarray) -> np.ndarray:
-    """Row-wise log softmax (plain numpy: scipy's logsumexp costs more
-    than an E-step on small problems)."""
+def log_sum_exp_rows(A: np.ndarray) -> np.ndarray:
+    """Row-wise log-sum-exp as an (m, 1) column (plain numpy: scipy's
+    logsumexp costs more than an E-step on small problems)."""
     top = A.max(axis=1, keepdims=True)
-    return A - (top + np.log(np.exp(A - top).sum(axis=1, keepdims=True)))
+    return top + np.log(np.exp(A - top).sum(axis=1, keepdims=True))
+
+
+def log_softmax(A: np.ndarray) -> np.ndarray:
+    return A - log_sum_exp_rows(A)
 
 
 class RegmixEM:
@@ -117,9 +120,9 @@ class RegmixEM:
             post = np.empty((n, self.K))
             self.kernel(params, DENSITY, post)
             A = np.add.reduceat(post[self.order], self.starts, axis=0) + lp
-            lse = logsumexp(A, axis=1)
-            ll = float(self.d.unit_w @ lse)
-            unit_post = np.exp(A - lse[:, None])
+            lse = log_sum_exp_rows(A)
+            ll = float(self.d.unit_w @ lse[:, 0])
+            unit_post = np.exp(A - lse)
             post = unit_post[self.d.group_codes]
             _, N, Q, S, g, H = self.kernel(params, GIVEN, post)
         return RegmixStats(params, N, Q, S, g, H, post, unit_post), ll
@@ -248,13 +251,7 @@ def multinomial_logit(Z: np.ndarray, T: np.ndarray, w: np.ndarray, gamma0: np.nd
     for _ in range(max_iter):
         P = np.exp(log_softmax(Z @ gamma))
         grad = (Z.T @ (w[:, None] * (T[:, 1:] - P[:, 1:]))).T.ravel()   # (K-1) blocks of q
-        hess = np.empty(((K - 1) * q, (K - 1) * q))
-        for j in range(1, K):
-            for l in range(j, K):
-                c = w * P[:, j] * ((j == l) - P[:, l])
-                block = (Z * c[:, None]).T @ Z
-                hess[(j - 1) * q:j * q, (l - 1) * q:l * q] = block
-                hess[(l - 1) * q:l * q, (j - 1) * q:j * q] = block.T
+        hess = multinomial_information(Z, P, w)
         try:
             step = scipy.linalg.solve(hess, grad, assume_a="pos")
         except (np.linalg.LinAlgError, ValueError):
@@ -273,6 +270,21 @@ def multinomial_logit(Z: np.ndarray, T: np.ndarray, w: np.ndarray, gamma0: np.nd
         if gain <= 1e-13 * (1.0 + abs(f)):
             break
     return gamma
+
+
+def multinomial_information(Z: np.ndarray, P: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Minus the Hessian of sum_u w_u log softmax(Z_u gamma)_k in the logits of
+    components 2..K ((K-1) blocks of q): blocks sum_u w_u Z Z' P_j (delta_jl - P_l).
+    The same for every k, so it is also the prior's complete-data information."""
+    q, K = Z.shape[1], P.shape[1]
+    info = np.empty(((K - 1) * q, (K - 1) * q))
+    for j in range(1, K):
+        for l in range(j, K):
+            c = w * P[:, j] * ((j == l) - P[:, l])
+            block = (Z * c[:, None]).T @ Z
+            info[(j - 1) * q:j * q, (l - 1) * q:l * q] = block
+            info[(l - 1) * q:l * q, (j - 1) * q:j * q] = block.T
+    return info
 
 
 @dataclass

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .regmix_fit import RegmixEM, RegmixParams
+from .regmix_fit import RegmixEM, RegmixParams, multinomial_information
 
 __all__ = ["observed_information", "parameter_names"]
 
@@ -37,9 +37,9 @@ def parameter_names(model: RegmixEM, terms: list, concomitant_terms: list) -> li
     return names
 
 
-def _row_pieces(model: RegmixEM, params: RegmixParams, rows: np.ndarray):
-    """Per row and component: score weight s (d log f / d eta), variance
-    weight v (-d2 log f / d eta2) and, for the Gaussian, r / sigma."""
+def _scores(model: RegmixEM, params: RegmixParams, rows: np.ndarray):
+    """Per row and component: d log f / d eta and, for the Gaussian,
+    the standardised residual r / sigma (else None)."""
     d = model.d
     X = d.X[rows]
     eta = X @ params.beta.T
@@ -48,13 +48,10 @@ def _row_pieces(model: RegmixEM, params: RegmixParams, rows: np.ndarray):
     y = d.y[rows, None]
     if model.gaussian:
         z = (y - eta) / params.sigma
-        return X, z / params.sigma, np.broadcast_to(1.0 / params.sigma ** 2, eta.shape), z
+        return X, z / params.sigma, z
     if d.family == "poisson":
-        mu = np.exp(eta)
-        return X, y - mu, mu, None
-    pr = 1.0 / (1.0 + np.exp(-eta))
-    m = d.trials[rows, None]
-    return X, y - m * pr, m * pr * (1.0 - pr), None
+        return X, y - np.exp(eta), None
+    return X, y - d.trials[rows, None] / (1.0 + np.exp(-eta)), None
 
 
 def observed_information(model: RegmixEM, params: RegmixParams,
@@ -64,28 +61,32 @@ def observed_information(model: RegmixEM, params: RegmixParams,
     per = p + (1 if model.gaussian else 0)
     P = K * per + (K - 1) * q
     J = np.zeros((P, P))
+    # the complete-data information: each component's block from the
+    # kernel's sums at params (sum c x x', sum c r x, sum c r^2 with c = w tau)
+    stats, _ = model.estep(None, params)
+    for k in range(K):
+        at = k * per
+        if model.gaussian:
+            s2 = params.sigma[k] ** 2
+            J[at:at + p, at:at + p] = stats.H[k] / s2
+            J[at:at + p, at + p] = J[at + p, at:at + p] = 2.0 * stats.g[k] / s2
+            J[at + p, at + p] = 2.0 * stats.S[k] / s2
+        else:
+            J[at:at + p, at:at + p] = stats.H[k]
+    Z = np.ones((d.n_units, 1)) if d.Z is None else d.Z
+    pi = np.broadcast_to(np.exp(model.log_prior(params)), unit_post.shape)
+    J[K * per:, K * per:] = multinomial_information(Z, pi, d.unit_w)
+    # minus the posterior covariance of the complete-data scores, by chunks of units
     if model.grouped:
         order, starts = model.order, np.r_[model.starts, d.n]
-    else:
-        order, starts = None, None
-    logprior = model.log_prior(params)
     for u0 in range(0, d.n_units, _CHUNK_UNITS):
         u1 = min(d.n_units, u0 + _CHUNK_UNITS)
-        if order is None:
-            rows = np.arange(u0, u1)
-            local = None
-        else:
+        if model.grouped:
             rows = order[starts[u0]:starts[u1]]
             local = starts[u0:u1] - starts[u0]
-        X, s, v, z = _row_pieces(model, params, rows)
-        tau_u = unit_post[u0:u1]
-        tau_r = tau_u if local is None else tau_u[np.searchsorted(local, np.arange(len(rows)),
-                                                                  side="right") - 1]
-        w_u = d.unit_w[u0:u1]
-        w_r = d.w[rows]
-        pi = np.exp(logprior if logprior.shape[0] == 1 else logprior[u0:u1])
-        pi = np.broadcast_to(pi, tau_u.shape)
-        Zu = np.ones((u1 - u0, 1)) if d.Z is None else d.Z[u0:u1]
+        else:
+            rows, local = np.arange(u0, u1), None
+        X, s, z = _scores(model, params, rows)
 
         def unit_sum(a):
             return a if local is None else np.add.reduceat(a, local, axis=0)
@@ -94,26 +95,14 @@ def observed_information(model: RegmixEM, params: RegmixParams,
         for k in range(K):
             at = k * per
             G[k, :, at:at + p] = unit_sum(s[:, k, None] * X)
-            # complete-data information of component k's own parameters
-            c = w_r * tau_r[:, k]
-            J[at:at + p, at:at + p] += (X * (c * v[:, k])[:, None]).T @ X
             if model.gaussian:
                 G[k, :, at + p] = unit_sum(z[:, k] ** 2 - 1.0)
-                cross = (X * (2.0 * c * z[:, k] / params.sigma[k])[:, None]).sum(axis=0)
-                J[at:at + p, at + p] += cross
-                J[at + p, at:at + p] += cross
-                J[at + p, at + p] += 2.0 * c @ z[:, k] ** 2
             for j in range(1, K):
                 b = K * per + (j - 1) * q
-                G[k, :, b:b + q] = Zu * ((k == j) - pi[:, j])[:, None]
-        # the prior's information: sum_u w_u Z Z' pi_j (delta_jl - pi_l)
-        for j in range(1, K):
-            for l in range(1, K):
-                c = w_u * pi[:, j] * ((j == l) - pi[:, l])
-                bj, bl = K * per + (j - 1) * q, K * per + (l - 1) * q
-                J[bj:bj + q, bl:bl + q] += (Zu * c[:, None]).T @ Zu
-        mean = np.einsum("uk,kup->up", tau_u, G)
+                G[k, :, b:b + q] = Z[u0:u1] * ((k == j) - pi[u0:u1, j])[:, None]
+        tau, w = unit_post[u0:u1], d.unit_w[u0:u1]
+        mean = np.einsum("uk,kup->up", tau, G)
         for k in range(K):
             D = G[k] - mean
-            J -= (D * (w_u * tau_u[:, k])[:, None]).T @ D
+            J -= (D * (w * tau[:, k])[:, None]).T @ D
     return 0.5 * (J + J.T)

@@ -53,8 +53,8 @@ class FlexmixResults:
         flexmix.
     n_iter, converged, loglik_trace : EM's record for the best start.
     starts : list of StartRecord, one per start.
-    prior : Series, the mixing proportions (averaged over units with a
-        concomitant model).
+    prior, weights : Series, the mixing proportions (averaged over units with
+        a concomitant model); ``weights`` is scikit-learn's name for them.
     coef : DataFrame (terms x components); ``sigma`` : Series (Gaussian, ML).
     bse : DataFrame of standard errors, ``tvalues``, ``pvalues`` likewise.
     concomitant_coef, concomitant_bse : DataFrame (concomitant terms x components
@@ -123,6 +123,11 @@ class FlexmixResults:
         self.concomitant_bse = pd.DataFrame(
             se[K * per:].reshape(K - 1, q).T if K > 1 else np.empty((q, 0)),
             index=zt, columns=names[1:])
+
+    @property
+    def weights(self) -> pd.Series:
+        """The mixing proportions, ``prior`` (scikit-learn's name)."""
+        return self.prior
 
     # ---- tables ------------------------------------------------------------
     def cov_params(self) -> pd.DataFrame:
