@@ -32,6 +32,11 @@ cdef enum:
     SM_FULL = 0     # (1, x, vech(x x')): 1 + d + d(d+1)/2 columns
     SM_DIAG = 1     # (1, x, x * x):      1 + 2d columns
     SM_NONE = 2     # none (scoring only)
+    SM_MEAN = 3     # (1, x):             1 + d columns
+    # what a pass computes
+    FUSED = 0       # densities, responsibilities, log-likelihood, statistics
+    DENSITIES = 1   # log-densities only, written to resp (log pi_k included)
+    GIVEN = 2       # statistics for responsibilities the caller passes in resp
     MAX_BLOCK = 256        # rows per block at most
     BLOCK_DOUBLES = 65536  # a block's largest buffer stays near 512 KB (L2)
     MAX_CHUNKS = 64
@@ -39,7 +44,8 @@ cdef enum:
     SERIAL_WORK = 65536     # below this many (row x output) terms, one thread
 
 DENSITY = {"full": DENS_FULL, "tied": DENS_TIED, "diag": DENS_DIAG}
-MOMENTS = {"full": SM_FULL, "diag": SM_DIAG, "none": SM_NONE}
+MOMENTS = {"full": SM_FULL, "diag": SM_DIAG, "none": SM_NONE, "mean": SM_MEAN}
+MODES = {"fused": FUSED, "densities": DENSITIES, "given": GIVEN}
 
 
 cdef inline void gemm_rm(char ta, char tb, int m, int n, int k, double alpha,
@@ -52,15 +58,16 @@ cdef inline void gemm_rm(char ta, char tb, int m, int n, int k, double alpha,
 
 def n_statistics(Py_ssize_t d, str moments):
     """Columns of T(x) for a moments layout."""
-    return {"full": 1 + d + d * (d + 1) // 2, "diag": 1 + 2 * d, "none": 0}[moments]
+    return {"full": 1 + d + d * (d + 1) // 2, "diag": 1 + 2 * d, "mean": 1 + d,
+            "none": 0}[moments]
 
 
 def estep(const double[:, ::1] X, const double[::1] w, const double[::1] shift,
           str density, const double[:, ::1] P, const double[:, ::1] mP,
           const double[::1] cst, str moments, double[:, ::1] S=None,
           const double[:, ::1] C=None, double[:, ::1] resp=None, double[::1] logprob=None,
-          int n_threads=0):
-    """One fused E-step over all rows.
+          int n_threads=0, str mode="fused"):
+    """One fused E-step over all rows (or one of its halves, see ``mode``).
 
     Parameters
     ----------
@@ -71,23 +78,31 @@ def estep(const double[:, ::1] X, const double[::1] w, const double[::1] shift,
         (K, d), the square roots of the precisions, and mP[k] = P[k] * (mu_k -
         shift).  With cst (K,) = log pi_k + log det U_k - d/2 log(2 pi), the
         log-density is cst_k - |U_k'(x - shift) - mP[k]|^2 / 2.
-    moments : "full", "diag" or "none".
+    moments : "full", "diag", "mean" (1, x) or "none".
     S : (K, n_statistics(d, moments)) output, overwritten with
         sum_i w_i r_ik T(x_i - shift - C[k]); vech runs over the upper
         triangle row by row (numpy's triu_indices order).
     C : (K, d) centres of the moments, relative to shift (needed with S).
     resp, logprob : optional per-row outputs (n, K) and (n,).
     n_threads : OpenMP threads; 0 for the OpenMP default.
+    mode : "fused" (everything above); "densities": resp (required) receives
+        the log-densities cst_k - |...|^2 / 2 and nothing else is computed;
+        "given": resp (required) holds responsibilities on entry and only S is
+        computed (P, mP and cst are not read).  The halves serve models whose
+        responsibilities need more than a log-sum-exp (hidden Markov models).
 
     Returns
     -------
-    float : sum_i w_i log p(x_i), the weighted observed log-likelihood.
+    float : sum_i w_i log p(x_i), the weighted observed log-likelihood (0 for
+    the "densities" and "given" modes).
     """
     cdef Py_ssize_t n = X.shape[0], d = X.shape[1], K = cst.shape[0]
-    cdef int dens = DENSITY[density], smode = MOMENTS[moments]
-    cdef Py_ssize_t m = n_statistics(d, moments)
+    cdef int dens = DENSITY[density], smode = MOMENTS[moments], pmode = MODES[mode]
+    cdef Py_ssize_t m = n_statistics(d, moments) if pmode != DENSITIES else 0
     cdef Py_ssize_t nY = d if dens == DENS_TIED else 0 if dens == DENS_DIAG else K * d
     _check_shapes(X, w, shift, dens, P, mP, K, m, S, C, resp, logprob)
+    if pmode != FUSED and (resp is None or logprob is not None):
+        raise ValueError(f"mode {mode!r} needs resp and gives no logprob")
 
     # block and chunk sizes depend on the problem only, never on the threads
     cdef Py_ssize_t widest = max(2 * d, nY, K, 1)
@@ -139,16 +154,22 @@ def estep(const double[:, ::1] X, const double[::1] w, const double[::1] shift,
             while b0 < r1:
                 nb = min(block, r1 - b0)
                 _centre_transpose(&X[b0, 0], &shift[0], xT, nb, d)
-                _log_densities(xT, &P[0, 0], &mP[0, 0], &cst[0], Y, L, nb, d, K, dens)
-                mine[0] += responsibilities(L, lse, lse + block, &w[b0], nb, K)
+                if pmode == GIVEN:
+                    for k in range(K):
+                        for i in range(nb):
+                            L[k * nb + i] = resp_p[(b0 + i) * K + k]
+                else:
+                    _log_densities(xT, &P[0, 0], &mP[0, 0], &cst[0], Y, L, nb, d, K, dens)
+                if pmode == FUSED:
+                    mine[0] += responsibilities(L, lse, lse + block, &w[b0], nb, K)
                 if want_lp:
                     for i in range(nb):
                         logprob[b0 + i] = lse[i]
-                if want_resp:
+                if want_resp and pmode != GIVEN:
                     for k in range(K):
                         for i in range(nb):
                             resp_p[(b0 + i) * K + k] = L[k * nb + i]
-                if smode != SM_NONE:
+                if m:
                     for k in range(K):
                         _accumulate(xT, C_p + k * d, L + k * nb, &w[b0], T, nb, d, smode,
                                     mine + 1 + k * m)
@@ -248,7 +269,7 @@ cdef void _accumulate(const double* xT, const double* c, double* r, const double
                       double* out) noexcept nogil:
     """out += sum_i w_i r_i T(x_i - c) for one component over one block.
 
-    T(x) = (1, x, vech(x x')) or (1, x, x * x); r (nb) holds r_ik on entry and
+    T(x) = (1, x, vech(x x')), (1, x, x * x) or (1, x); r (nb) holds r_ik on entry and
     w_i r_ik after; T is scratch of 2d rows: x - c, then z = w r (x - c).  Each
     statistic is one dot product over the block's rows.
     """
@@ -266,6 +287,8 @@ cdef void _accumulate(const double* xT, const double* c, double* r, const double
     out[0] += sum8(r, nb)
     for a in range(d):
         out[1 + a] += sum8(z + a * nb, nb)
+    if smode == SM_MEAN:
+        return
     for a in range(d):
         for b in range(a, d if smode == SM_FULL else a + 1):
             out[row] += dot8(z + a * nb, xc + b * nb, nb)

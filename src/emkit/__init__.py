@@ -10,12 +10,16 @@ The building blocks:
   regressions (concomitant models, grouped data), as R's ``flexmix``, with
   :func:`stepflexmix` over k;
 - :class:`GaussianMixture` -- a scikit-learn-compatible Gaussian mixture;
+- :class:`GaussianHMM`, :class:`PoissonHMM`, :class:`CategoricalHMM`,
+  :class:`GMMHMM` -- hidden Markov models with hmmlearn's interface;
 - :mod:`emkit.engine` -- the EM loop every model shares;
 - :mod:`emkit.datasets` -- bundled data sets.
 """
 from . import datasets, engine
 from ._gaussian import max_threads
 from .engine import ConvergenceWarning, DegenerateFitError, LikelihoodDecreaseWarning
+from .hmm_discrete import CategoricalHMM, PoissonHMM
+from .hmm_gaussian import GMMHMM, GaussianHMM
 from .mclust_fit import mclust, mclust_bic, mclust_icl
 from .mixture import GaussianMixture
 from .regmix_api import flexmix, stepflexmix
@@ -23,6 +27,10 @@ from .tobit_fit import tobit
 
 __version__ = "0.1.0"
 __all__ = [
+    "CategoricalHMM",
+    "GMMHMM",
+    "GaussianHMM",
+    "PoissonHMM",
     "ConvergenceWarning",
     "DegenerateFitError",
     "GaussianMixture",

@@ -111,7 +111,8 @@ def _roundoff(ll: float) -> float:
 
 
 def run_em(model, data, params, rules: StoppingRules = StoppingRules(), *,
-           final_mstep: bool = False, warn: bool = True) -> EMResult:
+           final_mstep: bool = False, warn: bool = True,
+           callback: Callable[[int, float], None] | None = None) -> EMResult:
     """Run EM from ``params`` until a stopping rule holds.
 
     Each iteration is an M-step followed by an E-step, so that every trace
@@ -131,9 +132,13 @@ def run_em(model, data, params, rules: StoppingRules = StoppingRules(), *,
         iteration the run counts as not converged (scikit-learn's reading).
     warn : bool
         Issue ConvergenceWarning / LikelihoodDecreaseWarning.
+    callback : called as ``callback(t, loglik)`` for every trace entry (progress
+        reports).
     """
+    report = callback or (lambda t, ll: None)
     stats, ll = model.estep(data, params)
     _check_finite(ll, 0)
+    report(0, ll)
     trace = [ll]
     decreases = []
     theta = model.param_vector(params) if rules.ptol > 0 else None
@@ -144,6 +149,7 @@ def run_em(model, data, params, rules: StoppingRules = StoppingRules(), *,
         stats, ll_new = model.estep(data, params)
         n_iter += 1
         _check_finite(ll_new, n_iter)
+        report(n_iter, ll_new)
         trace.append(ll_new)
         if ll_new < ll - _roundoff(ll):
             decreases.append((n_iter, ll - ll_new))
@@ -160,6 +166,7 @@ def run_em(model, data, params, rules: StoppingRules = StoppingRules(), *,
         stats, ll = model.estep(data, params)
         n_iter += 1
         _check_finite(ll, n_iter)
+        report(n_iter, ll)
         if ll < trace[-1] - _roundoff(trace[-1]):
             decreases.append((n_iter, trace[-1] - ll))
         trace.append(ll)

@@ -162,7 +162,13 @@ def precision_factors(covariances: np.ndarray) -> np.ndarray:
 def scatter_matrices(stats: GaussianStats, nk: np.ndarray) -> np.ndarray:
     """Each component's weighted scatter about its new mean centre_k + S1_k / nk_k:
     (K, d, d), or (K, d) diagonals when the statistics are diagonal."""
-    m = stats.S1 / nk[:, None]
+    return scatter_about(stats, stats.centres + stats.S1 / nk[:, None])
+
+
+def scatter_about(stats: GaussianStats, means: np.ndarray) -> np.ndarray:
+    """sum_i w_i r_ik (x_i - m_k)(x_i - m_k)' from statistics about the centres,
+    (K, d, d), or the (K, d) diagonals for diagonal statistics."""
+    m = means - stats.centres
     if stats.S2.ndim == 3:
         S1m = np.einsum("ki,kj->kij", stats.S1, m)
         return (stats.S2 - S1m - S1m.transpose(0, 2, 1)
@@ -267,20 +273,50 @@ class GaussianMixtureModel:
 
         ``resp`` (n, K) and ``logprob`` (n,) are filled in when given.
         """
-        K, d = params.means.shape
         density, P, mP, cst = self._kernel_args(params, data.shift)
-        moments = ("diag" if self.covariance_type in ("diag", "spherical") else "full"
-                   ) if stats else "none"
-        S = np.empty((K, _gaussian.n_statistics(d, moments))) if stats else None
-        centres = np.ascontiguousarray(params.means - data.shift) if stats else None
+        moments = self._moments() if stats else "none"
+        S, centres = self._statistics_buffers(params, data.shift, moments)
         ll = _gaussian.estep(data.X, data.w, data.shift, density, P, mP, cst, moments,
                              S, centres, resp, logprob, self.n_threads)
-        if not stats:
-            return None, ll
+        return (self._unpack(S, params) if stats else None), ll
+
+    def log_densities(self, data: GaussianData, params: GaussianParams,
+                      out: np.ndarray) -> np.ndarray:
+        """out (n, K) = log weights_k + log N(x_i; mean_k, cov_k), for models
+        whose responsibilities are more than a mixture's (hidden Markov models)."""
+        density, P, mP, cst = self._kernel_args(params, data.shift)
+        _gaussian.estep(data.X, data.w, data.shift, density, P, mP, cst, "none", None, None,
+                        out, None, self.n_threads, "densities")
+        return out
+
+    def stats_given(self, data: GaussianData, params: GaussianParams,
+                    resp: np.ndarray) -> GaussianStats:
+        """The statistics of the E-step for responsibilities found elsewhere
+        (``resp`` (n, K)), about the means in ``params``."""
+        density, P, mP, cst = self._kernel_args(params, data.shift)
+        moments = self._moments()
+        S, centres = self._statistics_buffers(params, data.shift, moments)
+        _gaussian.estep(data.X, data.w, data.shift, density, P, mP, cst, moments, S, centres,
+                        resp, None, self.n_threads, "given")
+        return self._unpack(S, params)
+
+    def _moments(self) -> str:
+        return "diag" if self.covariance_type in ("diag", "spherical") else "full"
+
+    @staticmethod
+    def _statistics_buffers(params: GaussianParams, shift: np.ndarray, moments: str):
+        if moments == "none":
+            return None, None
+        K, d = params.means.shape
+        return (np.empty((K, _gaussian.n_statistics(d, moments))),
+                np.ascontiguousarray(params.means - shift))
+
+    def _unpack(self, S: np.ndarray, params: GaussianParams) -> GaussianStats:
+        d = params.means.shape[1]
         N, S1, S2 = S[:, 0], S[:, 1:d + 1], S[:, d + 1:]
-        if moments == "full":
+        if self._moments() == "full":
             S2 = _unvech(S2, d)
-        return GaussianStats(N, S1, S2, params.means), ll
+        return GaussianStats(N, S1, S2, params.means)
 
     # -- M-step: scikit-learn's estimators, on per-component centred statistics
     def mstep(self, stats: GaussianStats) -> GaussianParams:
@@ -340,3 +376,14 @@ def stats_from_resp(data: GaussianData, resp: np.ndarray, covariance_type: str,
 
 def _chunks(n: int, size: int):
     return (slice(start, start + size) for start in range(0, n, size))
+
+
+def first_moments(data: GaussianData, resp: np.ndarray, n_threads: int = 0):
+    """(N_k, sum_i w_i r_ik x_i) for responsibilities ``resp`` (n, K): the E-step
+    statistics of emission models whose only statistic is the mean (Poisson)."""
+    K, d = resp.shape[1], data.X.shape[1]
+    S = np.empty((K, 1 + d))
+    unused = np.zeros((K, d))
+    _gaussian.estep(data.X, data.w, np.zeros(d), "diag", unused, unused, np.zeros(K), "mean",
+                    S, np.zeros((K, d)), resp, None, n_threads, "given")
+    return S[:, 0], S[:, 1:]

@@ -7,12 +7,12 @@ rule that stopped EM.
 """
 from __future__ import annotations
 
-import inspect
 import warnings
 
 import numpy as np
 
 from . import gaussian
+from ._estimator import EstimatorParams, NotFittedError
 from ._threads import single_threaded_blas
 from ._validation import check_data, check_int, check_number, check_weights
 from .engine import StoppingRules, check_random_state, run_em_restarts, warn_about
@@ -21,7 +21,7 @@ from .kmeans import kmeans, kmeans_plusplus
 INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data")
 
 
-class GaussianMixture:
+class GaussianMixture(EstimatorParams):
     """Gaussian mixture fitted by EM, with scikit-learn's interface.
 
     Parameters
@@ -99,33 +99,6 @@ class GaussianMixture:
         self.random_state = random_state
         self.warm_start = warm_start
         self.n_threads = n_threads
-
-    # -- scikit-learn estimator protocol -------------------------------------
-    @classmethod
-    def _param_names(cls):
-        sig = inspect.signature(cls.__init__)
-        return [p for p in sig.parameters if p != "self"]
-
-    def get_params(self, deep=True):
-        """Constructor arguments as a dict (scikit-learn's protocol)."""
-        return {name: getattr(self, name) for name in self._param_names()}
-
-    def set_params(self, **params):
-        """Set constructor arguments (scikit-learn's protocol)."""
-        valid = self._param_names()
-        for name, value in params.items():
-            if name not in valid:
-                raise ValueError(f"invalid parameter {name!r} for GaussianMixture; "
-                                 f"valid parameters are {valid}")
-            setattr(self, name, value)
-        return self
-
-    def __repr__(self):
-        defaults = {p.name: p.default for p in
-                    inspect.signature(type(self).__init__).parameters.values()}
-        changed = [f"{k}={v!r}" for k, v in self.get_params().items()
-                   if not (v is defaults[k] or (np.isscalar(v) and v == defaults[k]))]
-        return f"GaussianMixture({', '.join(changed)})"
 
     def __sklearn_tags__(self):
         from sklearn.utils import Tags, TargetTags
@@ -348,11 +321,6 @@ class GaussianMixture:
         """Akaike information criterion (smaller is better)."""
         n = np.asarray(X).shape[0]
         return -2.0 * self.score(X) * n + 2.0 * self._n_parameters()
-
-
-class NotFittedError(ValueError, AttributeError):
-    """The estimator is used before ``fit`` (a ValueError and an AttributeError,
-    as scikit-learn's)."""
 
 
 class DegenerateComponentWarning(UserWarning):
