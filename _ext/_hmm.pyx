@@ -61,7 +61,11 @@ def _check(logB, startprob, transmat, bounds):
 
 
 def _check_outputs(post, scale, xi, start, Py_ssize_t n, Py_ssize_t K):
-    if (tuple(post.shape[:2]) != (n, K) or scale is None or scale.shape[0] != n
+    if tuple(post.shape[:2]) != (n, K):
+        raise ValueError(f"post must be ({n}, {K})")
+    if xi is None:
+        return
+    if (scale is None or scale.shape[0] != n
             or xi is None or tuple(xi.shape[:2]) != (K, K)
             or start is None or start.shape[0] != K):
         raise ValueError("post (n, K) needs scale (n,), xi (K, K) and start (K,)")
@@ -85,7 +89,9 @@ def forward_backward(double[:, ::1] logB, const double[::1] startprob,
     post : (n, K) output, posterior state probabilities; with it ``scale``
         (n,) scratch, ``xi`` (K, K) output, the expected transition counts
         summed over sequences, and ``start`` (K,) output, the summed posteriors
-        of each sequence's first row.  Without it, a forward pass only.
+        of each sequence's first row.  Without it, a forward pass only.  Given
+        with ``xi=None``: a forward pass that leaves the filtered
+        probabilities p(s_t | y_1..y_t) in ``post``.
     n_threads : OpenMP threads over sequences; 0 for the OpenMP default.
 
     Returns
@@ -96,9 +102,12 @@ def forward_backward(double[:, ::1] logB, const double[::1] startprob,
     _check(logB, startprob, transmat, bounds)
     if seq_loglik.shape[0] != ns:
         raise ValueError(f"seq_loglik must have {ns} entries")
-    cdef bint full = post is not None
+    cdef bint filtered = post is not None and xi is None
+    cdef bint full = post is not None and not filtered
     if full:
         _check_outputs(post, scale, xi, start, n, K)
+    elif filtered:
+        _check_outputs(post, None, None, None, n, K)
 
     cdef Py_ssize_t* first = <Py_ssize_t*> malloc((MAX_CHUNKS + 1) * sizeof(Py_ssize_t))
     if first == NULL:
@@ -126,6 +135,9 @@ def forward_backward(double[:, ::1] logB, const double[::1] startprob,
                     seq_loglik[s] = _smooth(B, &startprob[0], A, bounds[s], bounds[s + 1], K,
                                             &post[0, 0], &scale[0], acc + c * stride,
                                             acc + c * stride + K * K, work)
+                elif filtered:
+                    seq_loglik[s] = _forward(B, &startprob[0], A, bounds[s], bounds[s + 1], K,
+                                             &post[0, 0], NULL, NULL, NULL)
                 else:
                     seq_loglik[s] = _forward(B, &startprob[0], A, bounds[s], bounds[s + 1], K,
                                              NULL, NULL, work, work + K)

@@ -11,7 +11,8 @@ The building blocks:
   :func:`stepflexmix` over k;
 - :class:`GaussianMixture` -- a scikit-learn-compatible Gaussian mixture;
 - :class:`GaussianHMM`, :class:`PoissonHMM`, :class:`CategoricalHMM`,
-  :class:`GMMHMM` -- hidden Markov models with hmmlearn's interface;
+  :class:`GMMHMM` -- hidden Markov models with hmmlearn's interface, and
+  :func:`markov_switching` -- Hamilton's regime-switching regression;
 - :mod:`emkit.engine` -- the EM loop every model shares;
 - :mod:`emkit.datasets` -- bundled data sets.
 """
@@ -20,6 +21,7 @@ from ._gaussian import max_threads
 from .engine import ConvergenceWarning, DegenerateFitError, LikelihoodDecreaseWarning
 from .hmm_discrete import CategoricalHMM, PoissonHMM
 from .hmm_gaussian import GMMHMM, GaussianHMM
+from .markov_switching import markov_switching
 from .mclust_fit import mclust, mclust_bic, mclust_icl
 from .mixture import GaussianMixture
 from .regmix_api import flexmix, stepflexmix
@@ -38,6 +40,7 @@ __all__ = [
     "datasets",
     "engine",
     "flexmix",
+    "markov_switching",
     "max_threads",
     "mclust",
     "mclust_bic",

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 _DATA = Path(__file__).parent / "data"
@@ -62,3 +63,22 @@ def load_npreg() -> pd.DataFrame:
     for col in ("id1", "id2"):
         npreg[col] = npreg[col].astype("category")
     return npreg
+
+
+def load_usmacro() -> pd.DataFrame:
+    """US quarterly macroeconomic data, 1959Q1-2009Q3 (203 rows; public domain).
+
+    The series bundled with statsmodels (``statsmodels.datasets.macrodata``):
+    year, quarter, realgdp (billions of chained 2005 dollars), realcons,
+    realinv, cpi, unemp (%), infl (annualised %), tbilrate (%), plus
+    ``growth``, the quarterly growth of real GDP in percent,
+    100 diff(log realgdp) (NaN in the first quarter), and ``date``, the
+    quarter's end, as the index.
+    """
+    macro = pd.read_csv(_DATA / "usmacro.csv")
+    macro["growth"] = 100.0 * np.log(macro["realgdp"]).diff()
+    macro.index = pd.PeriodIndex.from_fields(year=macro["year"].astype(int),
+                                             quarter=macro["quarter"].astype(int),
+                                             freq="Q").to_timestamp(how="end").normalize()
+    macro.index.name = "date"
+    return macro

@@ -133,7 +133,7 @@ class RegmixEM:
                 raise engine.DegenerateFitError(f"component {k + 1} is empty: its weight "
                                                 "collapsed to 0")
         if self.gaussian:
-            beta, sigma = self._gaussian_mstep(stats)
+            beta, sigma = self.gaussian_mstep(stats)
         else:
             beta, sigma = self._glm_mstep(stats), np.ones(self.K)
         return RegmixParams(beta, sigma, self._prior_mstep(stats))
@@ -168,7 +168,8 @@ class RegmixEM:
                 f"component {k + 1}'s design is singular: too few rows belong to it, or "
                 "its covariates are collinear among them") from None
 
-    def _gaussian_mstep(self, stats: RegmixStats):
+    def gaussian_mstep(self, stats: RegmixStats):
+        """Weighted least squares per component and the ML residual scale."""
         beta = stats.params.beta.copy()
         sigma = np.empty(self.K)
         for k in range(self.K):

@@ -7,6 +7,7 @@ import pandas as pd
 import scipy.special
 import scipy.stats
 
+from ._smformat import Summary, coefficient_table, header
 from ._tobit import interval_moments
 from .censored_design import limit_values
 from .formula_design import newdata_design
@@ -52,33 +53,6 @@ def _slope_factor(which: str, eta, sigma, L, R) -> np.ndarray:
     if which == "conditional":
         return 1.0 - delta
     return prob * m1 / sigma   # d P / d eta = (phi(a) - phi(b)) / sigma
-
-
-class TobitSummary:
-    """A printable summary; ``str()`` or ``as_text()`` gives the table."""
-
-    def __init__(self, text: str):
-        self.text = text
-
-    def as_text(self) -> str:
-        return self.text
-
-    def __str__(self) -> str:
-        return self.text
-
-    __repr__ = __str__
-
-    def _repr_html_(self) -> str:
-        return f"<pre>{self.text}</pre>"
-
-
-def _num(x: float, width: int, prec: int) -> str:
-    """statsmodels' number format: fixed unless very large or small."""
-    if not np.isfinite(x):
-        return f"{x!s:>{width}}"
-    if x != 0 and (abs(x) >= 1e6 or abs(x) < 10.0 ** -prec):
-        return f"{x:>{width}.{prec}g}"
-    return f"{x:>{width}.{prec}f}"
 
 
 class TobitResults:
@@ -372,7 +346,7 @@ class TobitResults:
         return (f"({end(lim['truncation_lower'], -1)}, "
                 f"{end(lim['truncation_upper'], 1)})")
 
-    def summary(self, alpha: float = 0.05) -> TobitSummary:
+    def summary(self, alpha: float = 0.05) -> Summary:
         """The estimates table in statsmodels' layout, with the censoring counts,
         scale, log-likelihood, AIC/BIC, the Wald test of the slopes and how the
         standard errors were computed."""
@@ -398,24 +372,12 @@ class TobitResults:
             right.append(("Sum of weights:", f"{self.model.w.sum():.6g}"))
         right += [("Df Model:", str(self.df_model)), ("AIC:", f"{self.aic:.6g}"),
                   ("BIC:", f"{self.bic:.6g}")]
-        rows = max(len(left), len(right))
-        left += [("", "")] * (rows - len(left))
-        right += [("", "")] * (rows - len(right))
-        lines = [title.center(width), "=" * width]
-        for (lk, lv), (rk, rv) in zip(left, right):
-            lines.append(f"{lk:<20}{lv:>18}   {rk:<21}{rv:>{width - 62}}".rstrip())
+        lines = header(title, left, right, width)
         lines.append(f"{'Covariance Type:':<20}{COV_TYPE:>{width - 20}}")
         lines.append("=" * width)
-        ci = self.conf_int(alpha)
-        lo_h, hi_h = f"[{alpha / 2:.3g}", f"{1 - alpha / 2:.3g}]"
-        lines.append(f"{'':<{namew}}{'coef':>10}{'std err':>11}{'z':>11}{'P>|z|':>11}"
-                     f"{lo_h:>12}{hi_h:>12}")
-        lines.append("-" * width)
-        for name in self.params.index:
-            lines.append(f"{name:<{namew}}{_num(self.params[name], 10, 4)}"
-                         f"{_num(self.bse[name], 11, 3)}{_num(self.tvalues[name], 11, 3)}"
-                         f"{self.pvalues[name]:>11.3f}{_num(ci.at[name, 0], 12, 3)}"
-                         f"{_num(ci.at[name, 1], 12, 3)}")
+        names = [(name, name) for name in self.params.index]
+        lines += coefficient_table(names, self.params, self.bse, self.tvalues, self.pvalues,
+                                   self.conf_int(alpha), alpha, namew, width)
         lines.append("=" * width)
         if wdf:
             lines.append(f"Wald test of all slopes = 0: chi2({wdf}) = {wald:.4f}, "
@@ -424,7 +386,7 @@ class TobitResults:
             lines.append(f"{self.n_dropped} row(s) with missing values were dropped.")
         if not self.converged:
             lines.append("Warning: the fit did not converge.")
-        return TobitSummary("\n".join(lines))
+        return Summary("\n".join(lines))
 
     def __repr__(self) -> str:
         return (f"<TobitResults: {self.model.response} ~ {len(self.model.terms)} terms, "
