@@ -82,6 +82,8 @@ class MarkovSwitchingEM:
         self.K, self.p, self.n = K, design.X.shape[1], design.n
         self.switching_variance = switching_variance
         self.initial = initial  # "steady-state", "estimated" or a fixed (K,) array
+        self.estimated = isinstance(initial, str) and initial == "estimated"
+        self.steady_state = isinstance(initial, str) and initial == "steady-state"
         self.n_threads = n_threads
         self.bounds = np.array([0, self.n], dtype=np.intp)
         self.post = np.empty((self.n, K))
@@ -97,9 +99,9 @@ class MarkovSwitchingEM:
         return out
 
     def initial_probs(self, transmat, startprob=None):
-        if isinstance(self.initial, str):
-            return stationary(transmat) if self.initial == "steady-state" else startprob
-        return self.initial
+        if self.steady_state:
+            return stationary(transmat)
+        return startprob if self.estimated else self.initial
 
     def smooth(self, params: MSParams):
         """(log-likelihood, smoothed (n, K), expected transitions, first-row probabilities)."""
@@ -138,14 +140,14 @@ class MarkovSwitchingEM:
             N = stats.reg.N
             sigma = np.full(K, np.sqrt(np.sum(N * sigma**2) / N.sum()))
         transmat = self._transition_mstep(stats)
-        startprob = stats.start / stats.start.sum() if self.initial == "estimated" else None
+        startprob = stats.start / stats.start.sum() if self.estimated else None
         return MSParams(beta, sigma, transmat, self.initial_probs(transmat, startprob))
 
     def _transition_mstep(self, stats: MSStats) -> np.ndarray:
         old, xi = stats.params.transmat, stats.trans
         sums = xi.sum(axis=1, keepdims=True)
         closed = np.where(sums > 0, xi / np.where(sums > 0, sums, 1.0), old)
-        if self.initial != "steady-state":
+        if not self.steady_state:
             return closed
         g0 = stats.start
         K = self.K
@@ -178,7 +180,7 @@ class MarkovSwitchingEM:
         parts = [params.beta.ravel(), np.log(params.sigma if self.switching_variance
                                              else params.sigma[:1]),
                  _rows_to_logits(params.transmat)]
-        if self.initial == "estimated":
+        if self.estimated:
             with np.errstate(divide="ignore"):
                 parts.append(np.log(params.startprob[:-1]) - np.log(params.startprob[-1]))
         return np.concatenate(parts)
@@ -190,12 +192,15 @@ class MarkovSwitchingEM:
         beta = theta[:K * p].reshape(K, p).copy()
         at = K * p
         ns = K if self.switching_variance else 1
-        sigma = np.broadcast_to(np.exp(theta[at:at + ns]), (K,)).copy()
+        with np.errstate(over="ignore"):
+            sigma = np.broadcast_to(np.exp(theta[at:at + ns]), (K,)).copy()
+        if not np.all(np.isfinite(sigma) & (sigma > 0)):
+            raise ValueError("parameters outside the parameter space")
         at += ns
         transmat = _logits_to_rows(theta[at:at + K * (K - 1)], K)
         at += K * (K - 1)
         startprob = None
-        if self.initial == "estimated":
+        if self.estimated:
             startprob = _logits_to_rows(theta[at:], K, rows=1)[0]
         return MSParams(beta, sigma, transmat, self.initial_probs(transmat, startprob))
 

@@ -122,7 +122,7 @@ class MarkovSwitchingResults:
         _, N, _, S, g, _ = model.reg.kernel(model._reg_params(p), GIVEN, post)
         P = p.transmat
         grad_P = xi[:, :-1] / P[:, :-1] - (xi[:, -1] / P[:, -1])[:, None]
-        if isinstance(model.initial, str) and model.initial == "steady-state":
+        if model.steady_state:
             pi = stationary(P)
             Z = np.linalg.inv(np.eye(K) - P + np.outer(np.ones(K), pi))
             w = start / pi
