@@ -9,6 +9,16 @@ with hmmlearn starting from hand-set parameters (``init_params=""``), with
 ``tol=-inf`` so that exactly ``n_iter`` EM iterations run, and with the
 default ``implementation="log"``.  See README.md for the JSON schema and the
 conventions.
+
+The GMMHMM cases (``gmmhmm_diag_score``, ``gmmhmm_full_score``) are not
+fitted: hmmlearn 0.3's GMMHMM M-step takes the covariance scatter about the
+*previous* means, which emkit deliberately does not.  They store only what the
+hand-set parameters give: ``score``, the Viterbi decoding and the posteriors
+(keys: class, kwargs, n_samples, n_features, lengths, data_file, ``params``
+(startprob_, transmat_, weights_, means_, covars_ in hmmlearn's layout for the
+covariance type), score, viterbi_logprob, viterbi_path, posteriors_head,
+posteriors_colsum, seq_scores).  They run after the fitted cases, with their
+own seeds, so they leave the other cases' outputs unchanged.
 """
 import collections
 import json
@@ -22,7 +32,7 @@ import scipy
 import sklearn
 
 import hmmlearn
-from hmmlearn.hmm import CategoricalHMM, GaussianHMM, PoissonHMM
+from hmmlearn.hmm import CategoricalHMM, GaussianHMM, GMMHMM, PoissonHMM
 
 OUT_JSON = "hmmlearn_runs.json"
 OUT_LOG = "make_hmmlearn_reference.out"
@@ -390,6 +400,100 @@ def run_case(name, make):
     return rec
 
 
+# --------------------------------------------------------------------------
+# GMMHMM: scores, decodings and posteriors at hand-set parameters (no fit)
+# --------------------------------------------------------------------------
+GMM_LENGTHS = [300, 200]
+GMM_PI = [0.6, 0.4]
+GMM_A = [[0.92, 0.08], [0.15, 0.85]]
+GMM_W = np.array([[0.7, 0.3], [0.4, 0.6]])
+GMM_MU = np.array([[[0.0, 0.0], [2.0, -1.0]],
+                   [[-3.0, 3.0], [-1.0, 4.0]]])
+GMM_VAR = np.array([[[1.0, 0.5], [0.6, 0.9]],
+                    [[0.8, 1.2], [0.5, 0.7]]])
+GMM_COV = np.array([
+    [corr_cov([1.0, 0.7], [[1, 0.5], [0.5, 1]]),
+     corr_cov([0.8, 0.9], [[1, -0.4], [-0.4, 1]])],
+    [corr_cov([0.9, 1.1], [[1, 0.3], [0.3, 1]]),
+     corr_cov([0.7, 0.8], [[1, 0.6], [0.6, 1]])],
+])
+# the hand-set parameters that are scored: away from the truth
+GMM_PI_SET = [0.5, 0.5]
+GMM_A_SET = [[0.85, 0.15], [0.2, 0.8]]
+GMM_W_SET = np.array([[0.6, 0.4], [0.5, 0.5]])
+GMM_MU_SET = GMM_MU + np.array([[[0.3, -0.2], [-0.4, 0.3]],
+                                [[0.2, 0.4], [-0.3, -0.2]]])
+
+
+def sim_gmm(rng, z, weights, means, covs):
+    """covs: (K, M, d, d) full covariance matrices."""
+    cs = np.cumsum(np.asarray(weights, float), axis=1)
+    u = rng.random(len(z))
+    mix = np.minimum((u[:, None] >= cs[z]).sum(axis=1), cs.shape[1] - 1)
+    d = means.shape[2]
+    e = rng.standard_normal((len(z), d))
+    chol = np.linalg.cholesky(np.asarray(covs, float))
+    return means[z, mix] + np.einsum("nij,nj->ni", chol[z, mix], e)
+
+
+def case_gmmhmm(seed, covariance_type):
+    rng = np.random.default_rng(seed)
+    z = sim_states(rng, GMM_PI, GMM_A, GMM_LENGTHS)
+    if covariance_type == "diag":
+        covs = np.einsum("kmj,ij->kmij", GMM_VAR, np.eye(2))
+        covars_set = 1.5 * GMM_VAR + 0.2
+    else:
+        covs = GMM_COV
+        covars_set = 1.3 * GMM_COV + 0.3 * np.eye(2)
+    X = sim_gmm(rng, z, GMM_W, GMM_MU, covs)
+    kw = dict(n_components=2, n_mix=2, covariance_type=covariance_type)
+    params = dict(startprob_=GMM_PI_SET, transmat_=GMM_A_SET, weights_=GMM_W_SET,
+                  means_=GMM_MU_SET, covars_=covars_set)
+    return kw, X, GMM_LENGTHS, params
+
+
+GMM_CASES = [
+    ("gmmhmm_diag_score", lambda: case_gmmhmm(121, "diag")),
+    ("gmmhmm_full_score", lambda: case_gmmhmm(122, "full")),
+]
+
+
+def run_gmm_case(name, make):
+    kw, X, lengths, params = make()
+    fn = write_csv(name, X, lengths, False)
+    df = pd.read_csv(fn)
+    xcols = [c for c in df.columns if c.startswith("x")]
+    X = df[xcols].to_numpy()
+    assert np.array_equal(np.bincount(df["seq"].to_numpy()), lengths)
+    lengths = np.asarray(lengths)
+    model = GMMHMM(**kw, init_params="", implementation="log")
+    for k, v in params.items():
+        setattr(model, k, np.array(v, dtype=float))
+    score = float(model.score(X, lengths))
+    post = model.predict_proba(X, lengths)
+    vit_lp, vit_path = model.decode(X, lengths, algorithm="viterbi")
+    bounds = np.concatenate([[0], np.cumsum(lengths)])
+    seq_scores = [float(model.score(X[a:b])) for a, b in zip(bounds[:-1], bounds[1:])]
+    rec = {
+        "class": "GMMHMM",
+        "kwargs": kw,
+        "n_samples": int(X.shape[0]),
+        "n_features": int(X.shape[1]),
+        "lengths": [int(n) for n in lengths],
+        "data_file": fn,
+        "params": {k: tolist(v) for k, v in params.items()},
+        "score": score,
+        "seq_scores": seq_scores,
+        "viterbi_logprob": float(vit_lp),
+        "viterbi_path": [int(s) for s in vit_path],
+        "posteriors_head": tolist(post[:20]),
+        "posteriors_colsum": tolist(post.sum(0)),
+    }
+    say(f"{name:20s} GMMHMM          n={X.shape[0]:4d} d={X.shape[1]} "
+        f"(no fit) score={score!r} viterbi={float(vit_lp)!r}")
+    return rec
+
+
 def main():
     say("hmmlearn", hmmlearn.__version__, "| numpy", np.__version__,
         "| scipy", scipy.__version__, "| sklearn", sklearn.__version__,
@@ -399,6 +503,8 @@ def main():
     with np.errstate(divide="ignore"):
         for name, make in CASES:
             runs[name] = run_case(name, make)
+        for name, make in GMM_CASES:
+            runs[name] = run_gmm_case(name, make)
     with open(OUT_JSON, "w") as f:
         json.dump(runs, f, indent=1)
         f.write("\n")
