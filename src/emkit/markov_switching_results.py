@@ -25,7 +25,8 @@ class MarkovSwitchingResults:
         ``p[i->j]`` (from regime i to j, for j < k_regimes - 1), then each
         coefficient per regime ``name[k]``, then ``sigma2[k]`` (or ``sigma2``).
     llf, aic, bic, hqic : float
-    nobs : int; k_params : int (parameters counted in AIC/BIC)
+    nobs : int; k_params : int (parameters counted in AIC/BIC, including an
+        estimated initial distribution, which has no standard error)
     transition_matrix : DataFrame, row-stochastic (rows: from, columns: to)
     regime_transition : ndarray (k, k, 1), statsmodels' convention
         ``regime_transition[j, i, 0] = P(s_t = j | s_{t-1} = i)``.
@@ -54,7 +55,8 @@ class MarkovSwitchingResults:
         self.switching_variance = model.switching_variance
         names, theta = self._natural(p)
         self.llf, post, _, _ = model.smooth(p)
-        self.k_params = len(theta)
+        # an estimated initial distribution is K - 1 more parameters (as hmmlearn counts)
+        self.k_params = len(theta) + (K - 1 if model.estimated else 0)
         cov = _observed_information_inverse(self, theta)
         self.params = pd.Series(theta, index=names)
         self._cov = pd.DataFrame(cov, index=names, columns=names)
