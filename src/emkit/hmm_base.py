@@ -136,7 +136,8 @@ def check_distribution(p: np.ndarray, name: str) -> None:
 
 
 class _HMMModel:
-    """The EM engine's view of an HMM: E-step, M-step, parameter vector."""
+    """The EM engine's view of an HMM: E-step and M-step (no parameter-change
+    rule, so no parameter vector)."""
 
     def __init__(self, est):
         self.est = est
@@ -162,22 +163,20 @@ class _HMMModel:
         est, old = self.est, stats.params
         startprob, transmat = old.startprob, old.transmat
         if "s" in est.params:
-            startprob = _dirichlet_mode(est.startprob_prior, stats.start, old.startprob)
+            startprob = dirichlet_mode(est.startprob_prior, stats.start, old.startprob)
         if "t" in est.params:
-            transmat = _dirichlet_mode(est.transmat_prior, stats.trans, old.transmat)
+            transmat = dirichlet_mode(est.transmat_prior, stats.trans, old.transmat)
         return HMMParams(startprob, transmat,
                          est._emission_mstep(stats.emission, old.emission))
 
-    def param_vector(self, params: HMMParams) -> np.ndarray:
-        return np.concatenate([params.startprob, params.transmat.ravel()]
-                              + [np.ravel(v) for v in params.emission.values()])
 
-
-def _dirichlet_mode(prior, counts, old):
+def dirichlet_mode(prior, counts, old, keep_zeros=True):
     """hmmlearn's update: max(prior - 1 + counts, 0), zero where ``old`` is
-    zero, rows normalised; a row with nothing to normalise keeps ``old``."""
+    zero (``keep_zeros``), rows normalised; a row with nothing to normalise
+    (a state never visited) keeps ``old``."""
     new = np.maximum(np.asarray(prior, dtype=np.float64) - 1.0 + counts, 0.0)
-    new = np.where(old == 0, 0.0, new)
+    if keep_zeros:
+        new = np.where(old == 0, 0.0, new)
     sums = new.sum(axis=-1, keepdims=True)
     ok = sums > 0
     return np.where(ok, new / np.where(ok, sums, 1.0), old)
@@ -222,6 +221,10 @@ class BaseHMM(EstimatorParams):
             value = getattr(self, name)
             if not isinstance(value, str):
                 raise TypeError(f"{name} must be a string of letters from {letters!r}")
+            unknown = sorted(set(value) - set(letters))
+            if unknown:
+                raise ValueError(f"{name} has unknown letter(s) {unknown}; "
+                                 f"{type(self).__name__} knows {letters!r}")
         if self.n_threads is not None:
             check_int(self.n_threads, "n_threads", 1)
 

@@ -6,7 +6,7 @@ from scipy.special import gammaln
 
 from . import gaussian
 from ._validation import check_data
-from .hmm_base import COMMON_DOC, BaseHMM, check_distribution
+from .hmm_base import COMMON_DOC, BaseHMM, check_distribution, dirichlet_mode
 
 
 def _integer_data(X, name, what):
@@ -99,8 +99,7 @@ class PoissonHMM(BaseHMM):
         # x log(lambda) with 0 log 0 = 0: a zero rate emits only zeros
         logB = data.X @ np.where(lam > 0, loglam, 0.0).T
         if np.any(lam == 0):
-            impossible = (data.X[:, None, :] > 0) & (lam == 0)[None]
-            logB[impossible.any(axis=2)] = -np.inf
+            logB[((data.X > 0) @ (lam == 0).T.astype(np.float64)) > 0] = -np.inf
         logB -= lam.sum(axis=1) + data.log_factorials[:, None]
         return np.ascontiguousarray(logB)
 
@@ -114,7 +113,10 @@ class PoissonHMM(BaseHMM):
         alpha, beta = self.lambdas_prior, self.lambdas_weight
         beta = np.asarray(beta, dtype=np.float64)
         beta = beta[:, None] if beta.ndim == 1 else beta
-        return {"lambdas": (alpha + sums) / (beta + N[:, None])}
+        denom = beta + N[:, None]
+        # a state no row can be in (occupancy exactly 0) keeps its rates
+        return {"lambdas": np.where(denom > 0, (alpha + sums) / np.where(denom > 0, denom, 1.0),
+                                    old["lambdas"])}
 
     def _emission_scalars(self):
         return {"l": self.n_components * np.shape(self.lambdas_)[1]}
@@ -213,12 +215,9 @@ class CategoricalHMM(BaseHMM):
     def _emission_mstep(self, counts, old):
         if "e" not in self.params:
             return old
-        new = np.maximum(np.asarray(self.emissionprob_prior, dtype=np.float64) - 1.0 + counts,
-                         0.0)
-        sums = new.sum(axis=1, keepdims=True)
-        # a state never visited keeps its emission probabilities
-        return {"emissionprob": np.where(sums > 0, new / np.where(sums > 0, sums, 1.0),
-                                         old["emissionprob"])}
+        # hmmlearn lets a prior above 1 revive a zero emission probability
+        return {"emissionprob": dirichlet_mode(self.emissionprob_prior, counts,
+                                               old["emissionprob"], keep_zeros=False)}
 
     def _emission_scalars(self):
         return {"e": self.n_components * (self.emissionprob_.shape[1] - 1)}

@@ -51,6 +51,12 @@ def _data_covariance(X, min_covar):
     return cv + min_covar * np.eye(X.shape[1])
 
 
+def _factored(data, em, factor):
+    """The kernel parameters the density pass made for ``em``, or new ones."""
+    cached = getattr(data, "factored", None)
+    return cached[1] if cached is not None and cached[0] is em else factor(em)
+
+
 def _kernel_params(weights, means, covs, ct):
     """GaussianParams for the kernels; a singular covariance names the state."""
     try:
@@ -191,21 +197,27 @@ class GaussianHMM(_GaussianEmissions):
                               self.covariance_type)
 
     def _log_emission(self, data, em):
+        data.factored = (em, self._gparams(em))  # the statistics pass reuses the factors
         out = np.empty((data.X.shape[0], self.n_components))
-        return self._model().log_densities(data, self._gparams(em), out)
+        return self._model().log_densities(data, data.factored[1], out)
 
     def _emission_stats(self, data, post, em):
-        return self._model().stats_given(data, self._gparams(em), post)
+        return self._model().stats_given(data, _factored(data, em, self._gparams), post)
 
     def _emission_mstep(self, stats, old):
         ct, d = self.covariance_type, stats.S1.shape[1]
         N = stats.N
+        # a state no row can be in (occupancy exactly 0) keeps its parameters
+        empty = N <= 0
         mw = np.broadcast_to(np.asarray(self.means_weight, dtype=np.float64),
                              N.shape)[:, None]
         mp = np.broadcast_to(np.asarray(self.means_prior, dtype=np.float64), stats.S1.shape)
         means = old["means"]
         if "m" in self.params:
-            means = (mw * mp + stats.S1 + N[:, None] * stats.centres) / (mw + N[:, None])
+            denom = mw + N[:, None]
+            new = (mw * mp + stats.S1 + N[:, None] * stats.centres) / np.where(denom > 0,
+                                                                                 denom, 1.0)
+            means = np.where(denom > 0, new, old["means"])
         covars = old["covars"]
         if "c" in self.params:
             diff = means - mp
@@ -223,7 +235,11 @@ class GaussianHMM(_GaussianEmissions):
                 if ct == "tied":
                     covars = (self.covars_prior + c_n.sum(0)) / (cvweight.mean() + N.sum())
                 else:
-                    covars = (self.covars_prior + c_n) / (cvweight + N)[:, None, None]
+                    covars = (self.covars_prior + c_n) / np.where(
+                        cvweight + N > 0, cvweight + N, 1.0)[:, None, None]
+            if ct != "tied" and empty.any():
+                covars = np.where(empty.reshape((-1,) + (1,) * (covars.ndim - 1)),
+                                  old["covars"], covars)
         return {"means": means, "covars": covars}
 
     def _emission_scalars(self):
@@ -380,7 +396,8 @@ class GMMHMM(_GaussianEmissions):
 
     def _log_emission(self, data, em):
         K, M = self.n_components, self.n_mix
-        model, params = self._flat(em)
+        data.factored = (em, self._flat(em))
+        model, params = data.factored[1]
         n = data.X.shape[0]
         L = model.log_densities(data, params, np.empty((n, K * M))).reshape(n, K, M)
         top = L.max(axis=2)
@@ -395,7 +412,7 @@ class GMMHMM(_GaussianEmissions):
 
     def _emission_stats(self, data, post, em):
         K, M = self.n_components, self.n_mix
-        model, params = self._flat(em)
+        model, params = _factored(data, em, self._flat)
         resp = (data.within * post[:, :, None]).reshape(-1, K * M)
         return model.stats_given(data, params, np.ascontiguousarray(resp))
 
@@ -409,20 +426,26 @@ class GMMHMM(_GaussianEmissions):
         return np.asarray(prior, dtype=np.float64), np.asarray(weight, dtype=np.float64)
 
     def _emission_mstep(self, stats, old):
+        # an empty component's 0/0 values are replaced by its old parameters below
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return self._mixture_mstep(stats, old)
+
+    def _mixture_mstep(self, stats, old):
         K, M, ct = self.n_components, self.n_mix, self.covariance_type
         d = stats.S1.shape[1]
         N = stats.N.reshape(K, M)
         weights, means, covars = old["weights"], old["means"], old["covars"]
         wp = np.broadcast_to(np.asarray(self.weights_prior, dtype=np.float64), (K, M))
         if "w" in self.params:
-            weights = (N + wp - 1.0) / (N.sum(1) + (wp - 1.0).sum(1))[:, None]
+            w_d = (N.sum(1) + (wp - 1.0).sum(1))[:, None]
+            weights = np.where(w_d > 0, (N + wp - 1.0) / np.where(w_d > 0, w_d, 1.0), weights)
         lam = np.broadcast_to(np.asarray(self.means_weight, dtype=np.float64), (K, M))
         mu0 = np.broadcast_to(np.asarray(self.means_prior, dtype=np.float64), (K, M, d))
         if "m" in self.params:
             sums = (stats.S1 + stats.N[:, None] * stats.centres).reshape(K, M, d)
-            m_d = N + lam
-            m_d = np.where((weights == 0) & np.all(sums == 0, axis=2) & (m_d == 0), 1.0, m_d)
-            means = (lam[:, :, None] * mu0 + sums) / m_d[:, :, None]
+            m_d = (N + lam)[:, :, None]
+            means = np.where(m_d > 0, (lam[:, :, None] * mu0 + sums) / np.where(m_d > 0, m_d,
+                                                                                1.0), means)
         if "c" in self.params:
             psi, nu = self._priors(d)
             diff = means - mu0
@@ -444,6 +467,10 @@ class GMMHMM(_GaussianEmissions):
                 c_n = (lam * np.einsum("kmi,kmi->km", diff, diff) + 2.0 * nu
                        + scatter.reshape(K, M, d).sum(2))
                 covars = c_n / (d * (N + 1.0) + 2.0 * (psi + 1.0))
+            # a component no row can be in keeps its covariance
+            empty = (N <= 0) if ct != "tied" else (N.sum(1) <= 0)
+            covars = np.where(empty.reshape(empty.shape + (1,) * (covars.ndim - empty.ndim)),
+                              old["covars"], covars)
         return {"weights": weights, "means": means, "covars": covars}
 
     def _emission_scalars(self):

@@ -20,6 +20,7 @@ from scipy import optimize
 
 from . import _hmm, engine
 from ._validation import check_int
+from .hmm_base import dirichlet_mode
 from .regmix_design import build_design
 from .regmix_fit import DENSITY, GIVEN, RegmixEM, RegmixParams, RegmixStats
 
@@ -135,18 +136,21 @@ class MarkovSwitchingEM:
             if not stats.reg.N[k] > 1e-10 * self.n:
                 raise engine.DegenerateFitError(f"regime {k} is empty: its probability "
                                                 "collapsed to 0")
-        beta, sigma = self.reg.gaussian_mstep(stats.reg)
-        if not self.switching_variance:
-            N = stats.reg.N
-            sigma = np.full(K, np.sqrt(np.sum(N * sigma**2) / N.sum()))
+        beta, sigma = self._regression_mstep(stats.reg)
         transmat = self._transition_mstep(stats)
         startprob = stats.start / stats.start.sum() if self.estimated else None
         return MSParams(beta, sigma, transmat, self.initial_probs(transmat, startprob))
 
+    def _regression_mstep(self, reg: RegmixStats):
+        """flexmix's Gaussian M-step; without switching variance, the pooled sigma."""
+        beta, sigma = self.reg.gaussian_mstep(reg)
+        if not self.switching_variance:
+            sigma = np.full(self.K, np.sqrt(np.sum(reg.N * sigma**2) / reg.N.sum()))
+        return beta, sigma
+
     def _transition_mstep(self, stats: MSStats) -> np.ndarray:
         old, xi = stats.params.transmat, stats.trans
-        sums = xi.sum(axis=1, keepdims=True)
-        closed = np.where(sums > 0, xi / np.where(sums > 0, sums, 1.0), old)
+        closed = dirichlet_mode(1.0, xi, old)  # the M-step without the initial term
         if not self.steady_state:
             return closed
         g0 = stats.start
@@ -212,9 +216,7 @@ class MarkovSwitchingEM:
         zero = RegmixParams(np.zeros((self.K, self.p)), np.ones(self.K),
                             np.zeros((1, self.K)))
         _, N, Q, S, g, H = self.reg.kernel(zero, GIVEN, post)
-        beta, sigma = self.reg.gaussian_mstep(RegmixStats(zero, N, Q, S, g, H, post, post))
-        if not self.switching_variance:
-            sigma = np.full(self.K, np.sqrt(np.sum(N * sigma**2) / N.sum()))
+        beta, sigma = self._regression_mstep(RegmixStats(zero, N, Q, S, g, H, post, post))
         P = np.full((self.K, self.K), (1.0 - stay) / (self.K - 1))
         np.fill_diagonal(P, stay)
         startprob = np.bincount(labels, minlength=self.K) / self.n
